@@ -1,0 +1,355 @@
+"""Tests for labs_utils.runner and the `labs` CLI, on two tiny fixture notebooks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from labs_utils import cli, runner
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+PASSING, FAILING = "c0w1_lab_passing", "c0w1_lab_failing"
+FAILING_CELL = 4  # index of the failing assert in the failing fixture
+PARAMETERS = (
+    "QUICK = False  # True: sampled data\nDATA_DIR = None  # None: default cache\n"
+    'OUTPUT_DIR = "outputs/x"  # results\nSEED = 42  # seed'
+)
+
+
+def new_notebook(path: Path, cells: list[nbformat.NotebookNode]) -> Path:
+    """Write a python3 notebook made of `cells` to `path`."""
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def parameters_cell(source: str = PARAMETERS) -> nbformat.NotebookNode:
+    """Return a code cell tagged `parameters`."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+@pytest.fixture(scope="module")
+def labs() -> list[runner.Lab]:
+    return runner.discover(FIXTURES)
+
+
+@pytest.fixture(scope="module")
+def sequential_run(labs, tmp_path_factory):
+    """Run both fixtures one after the other with QUICK=True, SEED=123."""
+    out = tmp_path_factory.mktemp("sequential")
+    events: list[str] = []
+    results = runner.run_labs(labs, output_dir=out, quick=True, jobs=1, seed=123, on_event=events.append)
+    runner.write_summary(results, out)
+    return out, {r.lab: r for r in results}, events
+
+
+# --- discover and select --------------------------------------------------------------------
+
+
+def test_discover_lists_labs_in_course_order_with_titles(labs):
+    assert [(lab.name, lab.title) for lab in labs] == [
+        (FAILING, "Failing fixture"),
+        (PASSING, "Passing fixture"),
+    ]
+    assert all(lab.path.is_absolute() and lab.path.exists() for lab in labs)
+
+
+def test_discover_missing_folder_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        runner.discover(tmp_path / "absent")
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ([], [FAILING, PASSING]),
+        ([PASSING], [PASSING]),
+        (["passing"], [PASSING]),
+        (["PASS"], [PASSING]),
+        (["c0w1"], [FAILING, PASSING]),
+        (["passing", "failing"], [FAILING, PASSING]),
+        ([f"notebooks/{FAILING}.ipynb"], [FAILING]),
+    ],
+)
+def test_select_matches_names_and_substrings(labs, names, expected):
+    assert [lab.name for lab in runner.select(labs, names)] == expected
+
+
+def test_select_prefers_an_exact_name_over_substring_matches():
+    labs = [runner.Lab("c2w1_lab", Path("a"), ""), runner.Lab("c2w1_lab_more", Path("b"), "")]
+    assert [lab.name for lab in runner.select(labs, ["c2w1_lab"])] == ["c2w1_lab"]
+    assert [lab.name for lab in runner.select(labs, ["c2w1"])] == ["c2w1_lab", "c2w1_lab_more"]
+
+
+def test_select_unknown_name_lists_available_labs(labs):
+    with pytest.raises(runner.UnknownLabError, match="no lab matches 'census'") as info:
+        runner.select(labs, ["passing", "census"])
+    assert PASSING in str(info.value) and FAILING in str(info.value)
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def test_kernel_runs_this_interpreter():
+    assert Path(runner.kernel_executable()).parent == Path(sys.executable).parent
+
+
+def test_statuses_and_order(sequential_run):
+    _, results, _ = sequential_run
+    assert list(results) == [FAILING, PASSING]
+    assert results[PASSING].status == "passed" and results[PASSING].passed
+    assert results[FAILING].status == "failed" and not results[FAILING].passed
+
+
+def test_failure_names_the_cell_and_the_error(sequential_run):
+    failed = sequential_run[1][FAILING]
+    source_cells = json.loads((FIXTURES / f"{FAILING}.ipynb").read_text())["cells"]
+    assert failed.cell_index == FAILING_CELL
+    assert "".join(source_cells[FAILING_CELL]["source"]).startswith(failed.cell_source)
+    assert failed.cell_source == "doubled = 2 * value"
+    assert failed.cell_line == '2: assert value == 3, f"expected 3, got {value}"'
+    assert failed.error == "AssertionError: expected 3, got 2"
+    passed = sequential_run[1][PASSING]
+    assert (passed.cell_index, passed.cell_line, passed.error) == (None, None, None)
+
+
+def test_parameters_are_injected_and_round_trip(sequential_run):
+    out, results, _ = sequential_run
+    lab_dir = out / PASSING
+    written = json.loads((lab_dir / "results.json").read_text())
+    assert results[PASSING].results == written
+    assert written["quick"] is True and written["seed"] == 123
+    assert written["data_dir"] is None  # not injected without --data-dir
+    assert Path(written["cwd"]) == lab_dir.resolve()
+    assert (lab_dir / "written_relative.txt").exists()  # relative writes land in the lab dir
+    assert written["python"] == sys.executable
+    assert (written["tz"], written["pythonhashseed"]) == ("UTC", "0")
+
+
+def test_executed_notebooks_and_html_exist_also_for_failures(sequential_run):
+    out, results, _ = sequential_run
+    for name in (PASSING, FAILING):
+        assert results[name].notebook == (out / name / f"{name}.ipynb").resolve()
+        assert results[name].notebook.exists() and results[name].html.exists()
+    assert "AssertionError" in results[FAILING].html.read_text()
+    executed = nbformat.read(str(results[PASSING].notebook), as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "SEED = 123" in injected[0].source
+
+
+def test_data_source_comes_from_results_json(sequential_run):
+    _, results, _ = sequential_run
+    assert results[PASSING].data_source == "synthetic"
+    assert results[FAILING].data_source == "mirror-subset"  # written before the failing cell
+
+
+def test_one_progress_line_per_start_and_finish(sequential_run):
+    events = sequential_run[2]
+    assert len(events) == 4
+    assert [("start" in e, FAILING in e) for e in events[:2]] == [(True, True), (False, True)]
+    assert f"cell {FAILING_CELL}, line 2: AssertionError: expected 3" in events[1]
+    assert events[3].split()[1:3] == ["passed", PASSING]
+
+
+def test_summary_table_and_files(sequential_run):
+    out, results, _ = sequential_run
+    table = runner.summary_table(results.values())
+    assert list(table.columns) == [
+        "lab",
+        "status",
+        "seconds",
+        "data_source",
+        "quick",
+        "failed_cell",
+        "error",
+    ]
+    assert table.set_index("lab")["status"].to_dict() == {FAILING: "failed", PASSING: "passed"}
+    row = table.set_index("lab").loc[FAILING]
+    assert row["failed_cell"] == (
+        f'{FAILING_CELL}: doubled = 2 * value (line 2: assert value == 3, f"expected 3, got {{value}}")'
+    )
+    assert row["error"] == "AssertionError: expected 3, got 2"
+    records = {r["lab"]: r for r in json.loads((out / "summary.json").read_text())}
+    assert records[FAILING]["cell_index"] == FAILING_CELL
+    assert records[FAILING]["error"] == "AssertionError: expected 3, got 2"
+    assert records[PASSING]["data_source"] == "synthetic" and records[PASSING]["quick"] is True
+    assert records[PASSING]["html"] == f"{PASSING}/{PASSING}.html"
+    summary_md = (out / "summary.md").read_text()
+    assert "1 of 2 labs passed" in summary_md
+    assert "AssertionError: expected 3, got 2" in summary_md
+
+
+def test_markdown_table_escapes_pipes():
+    text = runner.markdown_table(pd.DataFrame({"lab": ["a"], "error": ["x | y"]}))
+    assert text.splitlines()[0].startswith("| lab") and "x \\| y" in text
+
+
+def test_timeout_is_reported_with_its_cell(tmp_path):
+    path = new_notebook(
+        tmp_path / "nbs" / "c0w1_lab_sleeping.ipynb",
+        [
+            nbformat.v4.new_markdown_cell("# Sleeping fixture"),
+            parameters_cell(),
+            nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
+            nbformat.v4.new_code_cell("print('unreached')"),
+        ],
+    )
+    lab = runner.Lab(path.stem, path, "Sleeping fixture")
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, seed=1, timeout=2)
+    assert result.status == "timeout"
+    assert (result.cell_index, result.cell_source) == (2, "import time")
+    assert result.error.startswith("CellTimeoutError")
+    assert "Timed out" in result.html.read_text()
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def test_cli_run_in_parallel_runs_every_lab_and_fails(tmp_path, capsys):
+    code = cli.main(
+        ["run", "--notebooks", str(FIXTURES), "--jobs", "2", "--quick", "--output", str(tmp_path)]
+    )
+    assert code == 1
+    records = json.loads((tmp_path / "summary.json").read_text())
+    assert {r["lab"]: r["status"] for r in records} == {FAILING: "failed", PASSING: "passed"}
+    assert json.loads((tmp_path / PASSING / "results.json").read_text())["quick"] is True
+    stdout = capsys.readouterr().out
+    assert "| lab" in stdout and "AssertionError: expected 3, got 2" in stdout
+
+
+def test_cli_run_passes_options_and_exits_zero(tmp_path):
+    data_dir = tmp_path / "data"
+    code = cli.main(
+        [
+            "run",
+            "passing",
+            "--notebooks",
+            str(FIXTURES),
+            "--output",
+            str(tmp_path / "out"),
+            "--seed",
+            "7",
+            "--data-dir",
+            str(data_dir),
+            "--no-html",
+        ]
+    )
+    assert code == 0
+    written = json.loads((tmp_path / "out" / PASSING / "results.json").read_text())
+    assert (written["quick"], written["seed"], written["data_dir"]) == (False, 7, str(data_dir))
+    assert not (tmp_path / "out" / PASSING / f"{PASSING}.html").exists()
+    assert not (tmp_path / "out" / FAILING).exists()
+
+
+def test_cli_run_unknown_name_lists_labs(capsys):
+    assert cli.main(["run", "census", "--notebooks", str(FIXTURES)]) == 2
+    err = capsys.readouterr().err
+    assert "no lab matches 'census'" in err and PASSING in err
+
+
+def test_cli_list_shows_names_and_titles(capsys):
+    assert cli.main(["list", "--notebooks", str(FIXTURES)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("|")[1:3] == [" lab              ", " title           "]
+    assert any(PASSING in line and "Passing fixture" in line for line in lines)
+
+
+def test_cli_help_shows_defaults(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "--help"])
+    assert info.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default: 1)", "(default: 3600", "(default: 42)", "(default: all labs)"):
+        assert shown in help_text
+
+
+def test_cli_module_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "labs_utils.cli", "list", "--notebooks", str(FIXTURES)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert PASSING in proc.stdout
+
+
+# --- hygiene --------------------------------------------------------------------------------
+
+
+def test_fixture_notebooks_are_clean(tmp_path):
+    for path in FIXTURES.glob("*.ipynb"):
+        assert runner.check_notebook_hygiene(path) == []
+    copy = shutil.copytree(FIXTURES, tmp_path / "copy")
+    assert runner.strip_outputs([copy]) == []
+
+
+def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run, tmp_path):
+    executed = Path(shutil.copy(sequential_run[1][FAILING].notebook, tmp_path / "nb.ipynb"))
+    problems = runner.check_notebook_hygiene(executed)
+    assert any("have outputs" in p for p in problems)
+    assert any("execution counts" in p for p in problems)
+    assert any("added by papermill" in p for p in problems)
+    assert all("labs strip" in p for p in problems)
+
+    assert runner.strip_outputs([executed]) == [executed]
+    nb = nbformat.read(str(executed), as_version=4)
+    source = nbformat.read(str(FIXTURES / f"{FAILING}.ipynb"), as_version=4)
+    assert [c.source for c in nb.cells] == [c.source for c in source.cells]  # papermill cells gone
+    assert all(c.get("outputs", []) == [] for c in nb.cells)
+    assert all(c.get("execution_count") is None for c in nb.cells)
+    assert nb.cells[2].metadata == {"tags": ["parameters"]}
+    assert "papermill" not in nb.metadata
+    assert runner.check_notebook_hygiene(executed) == []
+    assert runner.strip_outputs([tmp_path]) == []  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ([nbformat.v4.new_markdown_cell("Intro"), parameters_cell()], "no H1 title"),
+        ([nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")], "no cell tagged"),
+        ([nbformat.v4.new_markdown_cell("# T"), parameters_cell("QUICK = True")], "['DATA_DIR',"),
+        (
+            [nbformat.v4.new_markdown_cell("# T"), parameters_cell(), nbformat.v4.new_code_cell("")],
+            "cells [2] are empty",
+        ),
+    ],
+)
+def test_hygiene_names_each_problem(tmp_path, cells, expected):
+    problems = runner.check_notebook_hygiene(new_notebook(tmp_path / "c0w1_x.ipynb", cells))
+    assert len(problems) == 1 and expected in problems[0]
+
+
+def test_cli_strip_and_check(tmp_path, capsys):
+    executed = tmp_path / "nb.ipynb"
+    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    new_notebook(executed, [nbformat.v4.new_markdown_cell("# T"), parameters_cell(), cell])
+    assert cli.main(["check", str(tmp_path)]) == 1
+    assert cli.main(["strip", str(tmp_path)]) == 0
+    assert cli.main(["check", str(executed)]) == 0
+    out = capsys.readouterr().out
+    assert "cells [2] have outputs; run `labs strip" in out and f"stripped {executed}" in out
+
+
+@pytest.mark.parametrize(
+    ("traceback", "expected"),
+    [
+        (["\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[14]\x1b[39m\x1b[32m, line 2\x1b[39m"], "2: b = 2"),
+        (["Cell In[3], line 9"], None),  # beyond the cell: not trusted
+        (["no cell frame"], None),
+    ],
+)
+def test_raising_line_reads_ipython_tracebacks(traceback, expected):
+    assert runner._raising_line(traceback, "a = 1\nb = 2\n") == expected
