@@ -137,3 +137,31 @@ def test_plot_statistics_draws_one_panel_per_feature(frame):
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == ["age", "score", "colour", "size"]
     assert all(ax.patches for ax in visible)  # every panel has bars
+
+
+def test_linf_distance_matches_the_comparator(frame):
+    shifted = frame.assign(size=["S", "M"] * 20)
+    distance, value = validation.linf_distance(frame["size"], shifted["size"])
+    assert distance == pytest.approx(0.25) and value in {"S", "M"}
+    schema = _with_comparators(frame, 0.1)
+    anomalies = tfdv.validate_statistics(
+        validation.generate_statistics(shifted),
+        schema,
+        previous_statistics=validation.generate_statistics(frame),
+    )
+    row = validation.comparator_table(anomalies).set_index("feature").loc["size"]
+    assert row["value"] == pytest.approx(distance)
+
+
+def test_linf_distance_ignores_missing_values_and_is_zero_for_equal_shares():
+    lhs = pd.Series(["a", "b", None, "a", "b"])
+    rhs = pd.Series(["b", "a"])
+    assert validation.linf_distance(lhs, rhs) == (0.0, "a")
+    assert validation.linf_distance(pd.Series([], dtype=object), pd.Series([], dtype=object)) == (0.0, None)
+
+
+def test_unexpected_values_lists_only_values_outside_the_domain():
+    df = pd.DataFrame({"colour": ["red", "green", None, "blue", "green"], "size": ["S", "M", "S", "S", "M"]})
+    domains = {"colour": ["red", "blue"], "size": ["S", "M"]}
+    assert validation.unexpected_values(df, domains) == {"colour": ["green"]}
+    assert validation.unexpected_values(df, {"colour": ["red", "green", "blue"]}) == {}

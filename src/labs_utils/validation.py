@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -220,6 +220,38 @@ def comparator_table(anomalies: anomalies_pb2.Anomalies) -> pd.DataFrame:
                 )
     columns = ["feature", "comparator", "measure", "value", "threshold", "exceeded"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def linf_distance(lhs: pd.Series, rhs: pd.Series) -> tuple[float, object]:
+    """Return the L-infinity distance of two categorical columns and the value where it peaks.
+
+    The distance is the largest change in any value's share of the non-missing values, the measure
+    TFDV's ``infinity_norm`` comparators apply. Use it to check a comparator with pandas.
+    Introduced in c2w1_assignment_validation_diabetes.
+    """
+    left = lhs.value_counts(normalize=True, dropna=True)
+    right = rhs.value_counts(normalize=True, dropna=True)
+    values = left.index.union(right.index)
+    diff = (left.reindex(values, fill_value=0.0) - right.reindex(values, fill_value=0.0)).abs()
+    if diff.empty:
+        return 0.0, None
+    return float(diff.max()), diff.idxmax()
+
+
+def unexpected_values(df: pd.DataFrame, domains: Mapping[str, Iterable]) -> dict[str, list]:
+    """Map each feature of ``domains`` to the sorted non-missing values of ``df`` outside its domain.
+
+    Features whose values all lie in the domain are left out, so ``{}`` means every value is known:
+    the pandas counterpart of TFDV's unexpected-string anomalies.
+    Introduced in c2w1_assignment_validation_diabetes.
+    """
+    found = {}
+    for feature, domain in domains.items():
+        present = pd.Series(df[feature].dropna().unique())
+        outside = present[~present.isin(list(domain))]
+        if not outside.empty:
+            found[feature] = sorted(outside.tolist())
+    return dict(sorted(found.items()))
 
 
 def _domain(schema: schema_pb2.Schema, feature) -> tuple[str, list[str] | str]:
