@@ -9,6 +9,8 @@ OUT    ?= runs/$(if $(QUICK),quick,full)
 JOBS   ?= 1
 LABS   ?=
 export TZ := UTC
+# An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
+export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
 .PHONY: setup data labs lab test bench lint lock clean
 

@@ -194,8 +194,19 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     except (datasets.DataNotAvailableError, ValueError) as err:  # ValueError: unknown name, bad hash
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(tabulate(rows, headers=["dataset", "file", "status"], tablefmt="github"))
+    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
+    missing = [row for row in rows if row[2].startswith("missing")]
+    if missing:
+        print(f"\n{len(missing)} file(s) not reachable here; labs that need them say how to get them:")
+        for dataset, file, status in missing:
+            print(f"- {dataset}/{file}: {status}")
     return 0
+
+
+def _short(row: tuple[str, str, str], width: int = 60) -> tuple[str, str, str]:
+    """Shorten a long status so the table stays readable (the full reason follows the table)."""
+    dataset, file, status = row
+    return dataset, file, status if len(status) <= width else status[: width - 1] + "…"
 
 
 def _shown(path: Path) -> str:
