@@ -169,12 +169,15 @@ def test_summary_table_and_files(sequential_run):
         "lab",
         "status",
         "seconds",
+        "peak_mb",
         "data_source",
         "quick",
         "failed_cell",
         "error",
     ]
     assert table.set_index("lab")["status"].to_dict() == {FAILING: "failed", PASSING: "passed"}
+    # a running Python kernel holds tens of MiB; the sampler must have seen it
+    assert (table["peak_mb"] > 20).all()
     row = table.set_index("lab").loc[FAILING]
     assert row["failed_cell"] == (
         f'{FAILING_CELL}: doubled = 2 * value (line 2: assert value == 3, f"expected 3, got {{value}}")'

@@ -81,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
     p.set_defaults(func=cmd_run)
 
+    p = add("bench", "Time every lab and measure its peak memory, quick and full, sequential and parallel.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="lab names or substrings (default: all labs)")
+    p.add_argument("--modes", default="quick,full", help="comma-separated modes to run: quick, full or both")
+    p.add_argument("--jobs", default="1,2", help="comma-separated parallelism settings to compare")
+    p.add_argument("--timeout", type=float, default=3600, help="per-cell timeout in seconds (0: no limit)")
+    p.add_argument("--output", type=Path, default=Path("runs/bench"), help="output folder")
+    p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
+    p.set_defaults(func=cmd_bench)
+
     for name, help_text, func in (
         ("strip", "Remove outputs, execution counts and run metadata (keeps cell tags).", cmd_strip),
         ("check", "Check notebook hygiene: no outputs, a parameters cell, a title.", cmd_check),
@@ -149,6 +158,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
     return 1 if failed else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmark the selected labs and write runs/bench/bench.md; 1 if any run failed."""
+    try:
+        labs = runner.select(runner.discover(args.notebooks), args.names)
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        jobs = [int(j) for j in args.jobs.split(",") if j.strip()]
+    except (runner.UnknownLabError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if bad := sorted(set(modes) - {"quick", "full"}):
+        print(f"error: unknown mode(s) {bad}; use quick and/or full", file=sys.stderr)
+        return 2
+    per_lab, per_run = runner.bench(
+        labs, output_dir=args.output, modes=modes, jobs=jobs, timeout=args.timeout or None
+    )
+    path = runner.write_bench(per_lab, per_run, args.output)
+    print(path.read_text(encoding="utf-8"))
+    return 0 if (per_run["passed"] == per_run["labs"]).all() else 1
 
 
 def cmd_strip(args: argparse.Namespace) -> int:

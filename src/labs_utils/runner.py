@@ -66,6 +66,7 @@ class LabResult:
     error: str | None = None
     notebook: Path | None = None
     html: Path | None = None
+    peak_rss_mb: float | None = None  # kernel process tree (Beam workers included), sampled
     results: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -86,10 +87,53 @@ class _LabKernelManager(AsyncKernelManager):
         # Encrypted kernels also skip ipykernel's "running over TCP without encryption" warning.
         return "auto" if zmq.has("curve") else "disabled"
 
+    memory: _PeakMemory | None = None  # set on a per-run subclass by run_lab
+
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
         """Start the kernel with `KERNEL_ENV` added to its environment."""
-        kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
+        env = {**(kw.get("env") or os.environ), **KERNEL_ENV}
+        # TensorFlow's C++ start-up chatter (CUDA probes, CPU flags) goes to the terminal, not the
+        # notebook; keep it out of the run log unless the user asked for it.
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        kw["env"] = env
         await super().start_kernel(**kw)
+        process = getattr(self.provisioner, "process", None)
+        if self.memory is not None and process is not None:
+            self.memory.watch(process.pid)
+
+
+class _PeakMemory:
+    """Sample the resident memory of a process and its children until it exits; keep the peak."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_bytes = 0
+
+    def watch(self, pid: int) -> None:
+        """Start sampling `pid` in a daemon thread."""
+        threading.Thread(target=self._sample, args=(pid,), daemon=True).start()
+
+    def _sample(self, pid: int) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(pid)
+            while root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
+                total = 0
+                for proc in [root, *root.children(recursive=True)]:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak_bytes = max(self.peak_bytes, total)
+                time.sleep(self.interval)
+        except psutil.Error:
+            return
+
+    @property
+    def peak_mb(self) -> float | None:
+        """Return the peak in MiB, or None if nothing was sampled."""
+        return round(self.peak_bytes / 2**20, 1) if self.peak_bytes else None
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -195,6 +239,8 @@ def run_lab(
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
     result = LabResult(lab=lab.name, status="passed", seconds=0.0, quick=quick)
+    memory = _PeakMemory()
+    manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
     start = time.perf_counter()
     try:
         _check_kernel(kernel_name)
@@ -208,7 +254,7 @@ def run_lab(
             # papermill's own `cwd` chdirs the whole process, which breaks parallel runs; this
             # starts only the kernel in lab_dir.
             resources={"metadata": {"path": str(lab_dir)}},
-            kernel_manager_class=_LabKernelManager,
+            kernel_manager_class=manager_class,
         )
     except papermill.PapermillExecutionError as err:
         result.status = "failed"
@@ -224,6 +270,7 @@ def run_lab(
         result.status = "failed"
         result.error = _first_line(f"{type(err).__name__}: {err}")
     result.seconds = round(time.perf_counter() - start, 1)
+    result.peak_rss_mb = memory.peak_mb
     result.notebook = executed if executed.exists() else None
     result.results = _read_results(lab_dir / "results.json")
     if result.results and "data_source" in result.results:
@@ -396,6 +443,7 @@ def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
             "lab": r.lab,
             "status": r.status,
             "seconds": r.seconds,
+            "peak_mb": r.peak_rss_mb,
             "data_source": r.data_source,
             "quick": r.quick,
             "failed_cell": _failed_cell(r),
@@ -403,7 +451,7 @@ def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
         }
         for r in results
     ]
-    columns = ["lab", "status", "seconds", "data_source", "quick", "failed_cell", "error"]
+    columns = ["lab", "status", "seconds", "peak_mb", "data_source", "quick", "failed_cell", "error"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -446,6 +494,85 @@ def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple
     js = out / "summary.json"
     js.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     return md, js
+
+
+# --- benchmark ------------------------------------------------------------------------------
+
+
+def bench(
+    labs: Sequence[Lab],
+    *,
+    output_dir: str | Path,
+    modes: Sequence[str] = ("quick", "full"),
+    jobs: Sequence[int] = (1, 2),
+    timeout: float | None = None,
+    on_event: Callable[[str], Any] | None = print,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the labs once per (mode, jobs) setting; return per-lab and per-setting tables.
+
+    The per-lab table has each lab's wall time and peak memory per setting; the per-setting
+    table has the whole run's wall time, so sequential and parallel runs compare.
+    """
+    import pandas as pd
+
+    per_lab, per_run = [], []
+    for mode in modes:
+        for n in jobs:
+            setting = f"{mode}, jobs={n}"
+            if on_event is not None:
+                on_event(f"== {setting}")
+            start = time.perf_counter()
+            results = run_labs(
+                labs,
+                output_dir=Path(output_dir) / f"{mode}-jobs{n}",
+                quick=mode == "quick",
+                jobs=n,
+                timeout=timeout,
+                html=False,
+                on_event=on_event,
+            )
+            wall = round(time.perf_counter() - start, 1)
+            per_run.append(
+                {
+                    "setting": setting,
+                    "labs": len(results),
+                    "passed": sum(r.passed for r in results),
+                    "wall_seconds": wall,
+                }
+            )
+            per_lab += [
+                {
+                    "lab": r.lab,
+                    "setting": setting,
+                    "status": r.status,
+                    "seconds": r.seconds,
+                    "peak_mb": r.peak_rss_mb,
+                    "data_source": r.data_source,
+                }
+                for r in results
+            ]
+    return pd.DataFrame(per_lab), pd.DataFrame(per_run)
+
+
+def write_bench(per_lab: pd.DataFrame, per_run: pd.DataFrame, output_dir: str | Path) -> Path:
+    """Write the benchmark tables as markdown to `<output_dir>/bench.md`."""
+    import platform
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    wide = per_lab.pivot_table(index="lab", columns="setting", values=["seconds", "peak_mb"], aggfunc="first")
+    wide.columns = [f"{value} ({setting})" for value, setting in wide.columns]
+    body = (
+        "# Lab benchmark\n\n"
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Seconds are wall time per "
+        "lab including kernel start and imports; peak_mb is the kernel's resident memory (children "
+        "included), sampled every 0.25 s.\n\n"
+        f"## Whole runs\n\n{markdown_table(per_run)}\n\n"
+        f"## Per lab\n\n{markdown_table(wide.reset_index())}\n"
+    )
+    path = out / "bench.md"
+    path.write_text(body, encoding="utf-8")
+    return path
 
 
 # --- hygiene --------------------------------------------------------------------------------
