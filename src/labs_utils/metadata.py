@@ -1,0 +1,514 @@
+"""ML Metadata (MLMD): open a store, register types, record executions, walk lineage, show tables.
+
+The calls the course teaches (``put_artifact_type``, ``put_execution``, ``get_events_by_*``) stay
+visible in the notebooks; this module holds the repeated plumbing around them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ml_metadata import errors
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+STRING = metadata_store_pb2.STRING
+INT = metadata_store_pb2.INT
+DOUBLE = metadata_store_pb2.DOUBLE
+
+Event = metadata_store_pb2.Event
+INPUT_EVENTS = frozenset({Event.INPUT, Event.DECLARED_INPUT, Event.INTERNAL_INPUT})
+OUTPUT_EVENTS = frozenset({Event.OUTPUT, Event.DECLARED_OUTPUT, Event.INTERNAL_OUTPUT})
+
+Node = metadata_store_pb2.Artifact | metadata_store_pb2.Execution | metadata_store_pb2.Context
+
+
+def open_store(path: str | Path | None = None) -> metadata_store.MetadataStore:
+    """Open an MLMD store: a SQLite file at ``path`` (created if missing) or in memory if None.
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    config = metadata_store_pb2.ConnectionConfig()
+    if path is None:
+        config.fake_database.SetInParent()
+    else:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config.sqlite.filename_uri = str(path)
+        config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(config)
+
+
+def _fill_type(type_proto: Any, name: str, properties: Mapping[str, int] | None) -> Any:
+    type_proto.name = name
+    for key, value_type in (properties or {}).items():
+        type_proto.properties[key] = value_type
+    return type_proto
+
+
+def _put_type(put: Any, type_proto: Any) -> int:
+    # Both flags make a rerun a no-op: stored fields stay, new ones are added.
+    try:
+        return put(type_proto, can_add_fields=True, can_omit_fields=True)
+    except errors.AlreadyExistsError as exc:
+        raise ValueError(
+            f"type {type_proto.name!r} already exists in this store with different property "
+            f"types ({exc}); use a fresh store or another type name"
+        ) from exc
+
+
+def register_artifact_type(
+    store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
+) -> int:
+    """Register an artifact type, or return the id of the one already stored.
+
+    Args:
+        properties: property name -> ``metadata_store_pb2.STRING`` / ``INT`` / ``DOUBLE``.
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    type_proto = _fill_type(metadata_store_pb2.ArtifactType(), name, properties)
+    return _put_type(store.put_artifact_type, type_proto)
+
+
+def register_execution_type(
+    store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
+) -> int:
+    """Register an execution type, or return the id of the one already stored.
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    type_proto = _fill_type(metadata_store_pb2.ExecutionType(), name, properties)
+    return _put_type(store.put_execution_type, type_proto)
+
+
+def register_context_type(
+    store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
+) -> int:
+    """Register a context type, or return the id of the one already stored.
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    type_proto = _fill_type(metadata_store_pb2.ContextType(), name, properties)
+    return _put_type(store.put_context_type, type_proto)
+
+
+def set_value(value_proto: metadata_store_pb2.Value, value: Any) -> None:
+    """Store a python value in an MLMD ``Value``: str, int, float, bool, else JSON text."""
+    if isinstance(value, bool):
+        value_proto.bool_value = value
+    elif isinstance(value, int):
+        value_proto.int_value = value
+    elif isinstance(value, float):
+        value_proto.double_value = value
+    elif isinstance(value, str):
+        value_proto.string_value = value
+    else:
+        value_proto.string_value = json.dumps(value, default=str)
+
+
+def get_value(value_proto: metadata_store_pb2.Value) -> Any:
+    """Return the python value held by an MLMD ``Value``."""
+    kind = value_proto.WhichOneof("value")
+    return None if kind is None else getattr(value_proto, kind)
+
+
+def _set_properties(node: Node, properties: Mapping[str, Any] | None, custom: bool) -> None:
+    target = node.custom_properties if custom else node.properties
+    for key, value in (properties or {}).items():
+        set_value(target[key], value)
+
+
+def new_artifact(
+    store: metadata_store.MetadataStore,
+    type_name: str,
+    uri: str | Path,
+    *,
+    properties: Mapping[str, Any] | None = None,
+    custom_properties: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> metadata_store_pb2.Artifact:
+    """Build an unsaved LIVE artifact of a registered type (``record_execution`` stores it)."""
+    artifact = metadata_store_pb2.Artifact(
+        type_id=store.get_artifact_type(type_name).id,
+        uri=str(uri),
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    if name:
+        artifact.name = name
+    _set_properties(artifact, properties, custom=False)
+    _set_properties(artifact, custom_properties, custom=True)
+    return artifact
+
+
+def get_or_create_context(
+    store: metadata_store.MetadataStore,
+    type_name: str,
+    name: str,
+    *,
+    properties: Mapping[str, Any] | None = None,
+    parent: metadata_store_pb2.Context | None = None,
+) -> metadata_store_pb2.Context:
+    """Return the context ``name`` of a type, creating the type, the context and its parent link."""
+    register_context_type(store, type_name, {key: STRING for key in properties or {}})
+    existing = store.get_context_by_type_and_name(type_name, name)
+    if existing is not None:
+        return existing
+    context = metadata_store_pb2.Context(type_id=store.get_context_type(type_name).id, name=name)
+    for key, value in (properties or {}).items():
+        context.properties[key].string_value = str(value)
+    [context.id] = store.put_contexts([context])
+    if parent is not None:
+        link = metadata_store_pb2.ParentContext(child_id=context.id, parent_id=parent.id)
+        store.put_parent_contexts([link])
+    return context
+
+
+def _as_list(contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None):
+    if contexts is None:
+        return []
+    if isinstance(contexts, metadata_store_pb2.Context):
+        return [contexts]
+    return list(contexts)
+
+
+def _event(kind: int, key: str, index: int) -> metadata_store_pb2.Event:
+    event = metadata_store_pb2.Event(type=kind)
+    event.path.steps.add().key = key
+    event.path.steps.add().index = index
+    return event
+
+
+def _pairs(artifacts: Mapping[str, Sequence[metadata_store_pb2.Artifact]] | None, kind: int):
+    return [
+        (_proto(artifact), _event(kind, key, index))
+        for key, group in (artifacts or {}).items()
+        for index, artifact in enumerate(group)
+    ]
+
+
+def _put(
+    store: metadata_store.MetadataStore,
+    execution: metadata_store_pb2.Execution,
+    pairs: list,
+    contexts: list[metadata_store_pb2.Context],
+) -> metadata_store_pb2.Execution:
+    execution_id, artifact_ids, _ = store.put_execution(execution, pairs, contexts, force_reuse_context=True)
+    for (artifact, _), artifact_id in zip(pairs, artifact_ids, strict=True):
+        artifact.id = artifact_id
+    [stored] = store.get_executions_by_id([execution_id])
+    return stored
+
+
+def start_execution(
+    store: metadata_store.MetadataStore,
+    type_name: str,
+    inputs: Mapping[str, Sequence[metadata_store_pb2.Artifact]] | None = None,
+    *,
+    contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
+    properties: Mapping[str, Any] | None = None,
+) -> metadata_store_pb2.Execution:
+    """Store a RUNNING execution with its INPUT events, linked to ``contexts``.
+
+    Pair it with ``complete_execution`` (or ``fail_execution``) once the outputs exist.
+    """
+    register_execution_type(store, type_name)
+    execution = metadata_store_pb2.Execution(
+        type_id=store.get_execution_type(type_name).id,
+        last_known_state=metadata_store_pb2.Execution.RUNNING,
+    )
+    _set_properties(execution, properties, custom=True)
+    return _put(store, execution, _pairs(inputs, Event.INPUT), _as_list(contexts))
+
+
+def complete_execution(
+    store: metadata_store.MetadataStore,
+    execution: metadata_store_pb2.Execution,
+    outputs: Mapping[str, Sequence[metadata_store_pb2.Artifact]] | None = None,
+    *,
+    contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
+) -> metadata_store_pb2.Execution:
+    """Mark an execution COMPLETE and store its output artifacts with OUTPUT events, atomically.
+
+    New output artifacts get their ids set in place.
+    """
+    execution.last_known_state = metadata_store_pb2.Execution.COMPLETE
+    return _put(store, execution, _pairs(outputs, Event.OUTPUT), _as_list(contexts))
+
+
+def fail_execution(
+    store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution
+) -> metadata_store_pb2.Execution:
+    """Mark an execution FAILED (it keeps its inputs and registers no outputs)."""
+    execution.last_known_state = metadata_store_pb2.Execution.FAILED
+    return _put(store, execution, [], [])
+
+
+def record_execution(
+    store: metadata_store.MetadataStore,
+    type_name: str,
+    inputs: Mapping[str, Sequence[metadata_store_pb2.Artifact]] | None = None,
+    outputs: Mapping[str, Sequence[metadata_store_pb2.Artifact]] | None = None,
+    *,
+    contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
+    properties: Mapping[str, Any] | None = None,
+) -> metadata_store_pb2.Execution:
+    """Record a finished execution with INPUT/OUTPUT events and attach it to ``contexts``.
+
+    Args:
+        inputs, outputs: event key (e.g. ``"examples"``) -> artifacts. Inputs must be stored
+            already; new outputs are stored and get their ids set in place.
+        properties: custom properties of the execution (non-scalars are stored as JSON text).
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    register_execution_type(store, type_name)
+    execution = metadata_store_pb2.Execution(
+        type_id=store.get_execution_type(type_name).id,
+        last_known_state=metadata_store_pb2.Execution.COMPLETE,
+    )
+    _set_properties(execution, properties, custom=True)
+    pairs = _pairs(inputs, Event.INPUT) + _pairs(outputs, Event.OUTPUT)
+    return _put(store, execution, pairs, _as_list(contexts))
+
+
+# --- lineage -------------------------------------------------------------------------------
+
+
+def _proto(node: Any) -> Any:
+    """Accept an MLMD proto or a handle that wraps one in ``.mlmd`` (``pipeline.Artifact``)."""
+    return getattr(node, "mlmd", node)
+
+
+def _key(event: metadata_store_pb2.Event) -> str:
+    return next((step.key for step in event.path.steps if step.HasField("key")), "")
+
+
+def _artifacts_by_id(store: metadata_store.MetadataStore, ids: Iterable[int]) -> list:
+    ids = sorted(set(ids))
+    return list(store.get_artifacts_by_id(ids)) if ids else []
+
+
+def _executions_by_id(store: metadata_store.MetadataStore, ids: Iterable[int]) -> list:
+    ids = sorted(set(ids))
+    return list(store.get_executions_by_id(ids)) if ids else []
+
+
+def producer_execution(
+    store: metadata_store.MetadataStore, artifact: Any
+) -> metadata_store_pb2.Execution | None:
+    """Return the execution that output ``artifact``, or None for an artifact nobody produced.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
+    events = store.get_events_by_artifact_ids([_proto(artifact).id])
+    found = _executions_by_id(store, (e.execution_id for e in events if e.type in OUTPUT_EVENTS))
+    return found[0] if found else None
+
+
+def consumer_executions(
+    store: metadata_store.MetadataStore, artifact: Any
+) -> list[metadata_store_pb2.Execution]:
+    """Return the executions that read ``artifact``."""
+    events = store.get_events_by_artifact_ids([_proto(artifact).id])
+    return _executions_by_id(store, (e.execution_id for e in events if e.type in INPUT_EVENTS))
+
+
+def _execution_artifacts(store, execution: Any, kinds: frozenset) -> dict[str, list]:
+    events = [e for e in store.get_events_by_execution_ids([_proto(execution).id]) if e.type in kinds]
+    by_id = {a.id: a for a in _artifacts_by_id(store, (e.artifact_id for e in events))}
+    grouped: dict[str, list] = {}
+    for event in events:
+        grouped.setdefault(_key(event), []).append(by_id[event.artifact_id])
+    return grouped
+
+
+def execution_inputs(
+    store: metadata_store.MetadataStore, execution: Any
+) -> dict[str, list[metadata_store_pb2.Artifact]]:
+    """Return an execution's input artifacts grouped by event key (``"examples"``, ``"schema"``).
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
+    return _execution_artifacts(store, execution, INPUT_EVENTS)
+
+
+def execution_outputs(
+    store: metadata_store.MetadataStore, execution: Any
+) -> dict[str, list[metadata_store_pb2.Artifact]]:
+    """Return an execution's output artifacts grouped by event key.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
+    return _execution_artifacts(store, execution, OUTPUT_EVENTS)
+
+
+def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
+    """Return the inputs of the executions that output ``artifact`` (OUTPUT -> INPUT events).
+
+    Introduced in c2w3_assignment_pipeline_covertype.
+    """
+    events = store.get_events_by_artifact_ids([_proto(artifact).id])
+    execution_ids = {e.execution_id for e in events if e.type in OUTPUT_EVENTS}
+    if not execution_ids:
+        return []
+    inputs = store.get_events_by_execution_ids(sorted(execution_ids))
+    return _artifacts_by_id(store, (e.artifact_id for e in inputs if e.type in INPUT_EVENTS))
+
+
+def child_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
+    """Return the outputs of the executions that read ``artifact`` (INPUT -> OUTPUT events)."""
+    events = store.get_events_by_artifact_ids([_proto(artifact).id])
+    execution_ids = {e.execution_id for e in events if e.type in INPUT_EVENTS}
+    if not execution_ids:
+        return []
+    outputs = store.get_events_by_execution_ids(sorted(execution_ids))
+    return _artifacts_by_id(store, (e.artifact_id for e in outputs if e.type in OUTPUT_EVENTS))
+
+
+def artifacts_of_type(
+    store: metadata_store.MetadataStore, type_name: str
+) -> list[metadata_store_pb2.Artifact]:
+    """Return all artifacts of a type, oldest first (none if the type is not registered)."""
+    try:
+        return sorted(store.get_artifacts_by_type(type_name), key=lambda a: a.id)
+    except errors.NotFoundError:
+        return []
+
+
+def executions_of_type(
+    store: metadata_store.MetadataStore, type_name: str
+) -> list[metadata_store_pb2.Execution]:
+    """Return all executions of a type, oldest first (none if the type is not registered)."""
+    try:
+        return sorted(store.get_executions_by_type(type_name), key=lambda e: e.id)
+    except errors.NotFoundError:
+        return []
+
+
+def type_name(store: metadata_store.MetadataStore, node: Any) -> str:
+    """Return the type name of an artifact, execution or context."""
+    node = _proto(node)
+    if node.type:
+        return node.type
+    getter = {
+        metadata_store_pb2.Artifact: store.get_artifact_types_by_id,
+        metadata_store_pb2.Execution: store.get_execution_types_by_id,
+        metadata_store_pb2.Context: store.get_context_types_by_id,
+    }[type(node)]
+    return getter([node.type_id])[0].name
+
+
+# --- tables --------------------------------------------------------------------------------
+
+_TYPE_NAMES = {value: name for name, value in metadata_store_pb2.PropertyType.items()}
+
+
+def types_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
+    """Tabulate every registered artifact, execution and context type with its properties.
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
+    rows = []
+    for kind, types in (
+        ("artifact", store.get_artifact_types()),
+        ("execution", store.get_execution_types()),
+        ("context", store.get_context_types()),
+    ):
+        for stored in types:
+            props = ", ".join(
+                f"{key}:{_TYPE_NAMES.get(value, value)}" for key, value in sorted(stored.properties.items())
+            )
+            rows.append({"kind": kind, "type": stored.name, "id": stored.id, "properties": props})
+    return pd.DataFrame(rows, columns=["kind", "type", "id", "properties"])
+
+
+def _relative_uri(uri: str, root: str | Path | None) -> str:
+    if root is None or not uri:
+        return uri
+    try:
+        return Path(uri).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return uri
+
+
+def artifacts_table(
+    store: metadata_store.MetadataStore,
+    root: str | Path | None = None,
+    *,
+    type_name: str | None = None,
+) -> pd.DataFrame:
+    """Tabulate artifacts (optionally of one type) with producer, state and URI relative to root.
+
+    Introduced in c2w2_lab_transform_pipeline_census.
+    """
+    artifacts = artifacts_of_type(store, type_name) if type_name else list(store.get_artifacts())
+    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
+    execution_types = {t.id: t.name for t in store.get_execution_types()}
+    ids = [a.id for a in artifacts]
+    events = store.get_events_by_artifact_ids(ids) if ids else []
+    producers = {e.artifact_id: e.execution_id for e in events if e.type in OUTPUT_EVENTS}
+    executions = {e.id: e for e in _executions_by_id(store, producers.values())}
+    rows = []
+    for artifact in sorted(artifacts, key=lambda a: a.id):
+        producer = executions.get(producers.get(artifact.id, -1))
+        rows.append(
+            {
+                "id": artifact.id,
+                "type": artifact_types.get(artifact.type_id, ""),
+                "producer": execution_types.get(producer.type_id, "") if producer else "",
+                "execution_id": producer.id if producer else None,
+                "state": metadata_store_pb2.Artifact.State.Name(artifact.state),
+                "uri": _relative_uri(artifact.uri, root),
+            }
+        )
+    columns = ["id", "type", "producer", "execution_id", "state", "uri"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def executions_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
+    """Tabulate executions with their state and the number of input and output artifacts."""
+    executions = sorted(store.get_executions(), key=lambda e: e.id)
+    execution_types = {t.id: t.name for t in store.get_execution_types()}
+    ids = [e.id for e in executions]
+    events = store.get_events_by_execution_ids(ids) if ids else []
+    rows = []
+    for execution in executions:
+        mine = [e for e in events if e.execution_id == execution.id]
+        rows.append(
+            {
+                "id": execution.id,
+                "type": execution_types.get(execution.type_id, ""),
+                "state": metadata_store_pb2.Execution.State.Name(execution.last_known_state),
+                "inputs": sum(e.type in INPUT_EVENTS for e in mine),
+                "outputs": sum(e.type in OUTPUT_EVENTS for e in mine),
+            }
+        )
+    return pd.DataFrame(rows, columns=["id", "type", "state", "inputs", "outputs"])
+
+
+def properties_table(node: Any) -> pd.DataFrame:
+    """Tabulate the properties and custom properties of an artifact, execution or context.
+
+    Introduced in c2w2_lab_transform_pipeline_census.
+    """
+    node = _proto(node)
+    rows = [
+        {"property": key, "value": get_value(value), "kind": kind}
+        for kind, props in (("property", node.properties), ("custom", node.custom_properties))
+        for key, value in sorted(props.items())
+    ]
+    return pd.DataFrame(rows, columns=["property", "value", "kind"])
+
+
+def property_value(node: Any, name: str, default: Any = None) -> Any:
+    """Return a property (or custom property) of an MLMD node as a python value."""
+    node = _proto(node)
+    for props in (node.properties, node.custom_properties):
+        if name in props:
+            return get_value(props[name])
+    return default

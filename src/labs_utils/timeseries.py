@@ -1,0 +1,412 @@
+"""Time series features: cyclical encodings, wind vectors, log-line cleaning and tf.data windows.
+
+The encodings take TensorFlow tensors (inside a tf.Transform ``preprocessing_fn``) or NumPy
+arrays (eagerly, in tests). Windows come from ``tf.data.Dataset.window``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.timeseries` is cheap
+    import tensorflow as tf
+    from matplotlib.figure import Figure
+
+DAY_SECONDS = 24 * 60 * 60
+YEAR_SECONDS = 365.2425 * DAY_SECONDS  # mean Gregorian year
+JENA_TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
+WIND_SENTINEL = -9999.0  # the Jena file's code for a failed wind reading
+
+WISDM_COLUMNS = ("user", "activity", "timestamp", "x", "y", "z")
+WISDM_ACTIVITIES = ("Walking", "Jogging", "Upstairs", "Downstairs", "Sitting", "Standing")
+WISDM_HZ = 20
+KEPT = "kept"
+DROP_REASONS = ("empty", "field_count", "trailing_comma")
+
+
+# --- timestamps and cyclical time -------------------------------------------------------------
+
+
+def parse_utc_seconds(text: str, fmt: str = JENA_TIME_FORMAT) -> int:
+    """Parse a ``dd.mm.YYYY HH:MM:SS`` time stamp as UTC and return Unix seconds.
+
+    ``datetime.timestamp`` on a naive datetime uses the machine's time zone (the course's bug);
+    this never does. Introduced in c2w4_lab_weather_timeseries.
+    """
+    moment = datetime.strptime(text.strip().strip('"'), fmt).replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def cyclical_features(seconds: Any, period: float) -> tuple[tf.Tensor, tf.Tensor]:
+    """Return ``(sin, cos)`` of ``2π · seconds / period`` as float32 tensors.
+
+    The phase is reduced modulo ``period`` in float64 first: a float32 Unix time in 2016 is only
+    exact to 128 s, which would smear the day signal. Introduced in c2w4_lab_weather_timeseries.
+    """
+    import tensorflow as tf
+
+    t = tf.cast(seconds, tf.float64)
+    phase = (2.0 * math.pi / period) * tf.math.floormod(t, tf.constant(period, tf.float64))
+    return tf.cast(tf.sin(phase), tf.float32), tf.cast(tf.cos(phase), tf.float32)
+
+
+def wind_vector(speed: Any, direction_deg: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    """Return the wind components ``(Wx, Wy) = speed · (cos θ, sin θ)``, θ = direction in radians.
+
+    A calm wind (speed 0) maps to (0, 0) whatever its direction, and 359° lands next to 1°.
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    import tensorflow as tf
+
+    speed = tf.cast(speed, tf.float32)
+    theta = tf.cast(direction_deg, tf.float32) * (math.pi / 180.0)
+    return speed * tf.cos(theta), speed * tf.sin(theta)
+
+
+def clean_weather_line(
+    line: str | bytes,
+    time_index: int,
+    sentinel_indices: Sequence[int],
+    sentinel: float = WIND_SENTINEL,
+) -> str | bytes:
+    """Return a Jena CSV data line with its time as UTC seconds and sentinel readings set to 0.
+
+    The sentinel test compares numbers, so ``-9999.00`` (the file's two-decimal format) and
+    ``-9999.0`` both match. Bytes in (as TFXIO's CSV decoder wants them), bytes out.
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    if isinstance(line, bytes):
+        return clean_weather_line(line.decode("utf-8"), time_index, sentinel_indices, sentinel).encode()
+    fields = line.rstrip("\r\n").split(",")
+    fields[time_index] = str(parse_utc_seconds(fields[time_index]))
+    for i in sentinel_indices:
+        if float(fields[i]) == sentinel:
+            fields[i] = "0.0"
+    return ",".join(fields)
+
+
+# --- windows ---------------------------------------------------------------------------------
+
+
+def make_windows(values: Any, size: int, *, shift: int = 1, stride: int = 1) -> tf.data.Dataset:
+    """Cut a series into overlapping windows with ``tf.data``: ``window`` then ``flat_map(batch)``.
+
+    Args:
+        values: an array, tensor, ``tf.data.Dataset`` or dict of them (e.g. features and time),
+            first axis = time, already in time order.
+        size: elements per window.
+        shift: rows between the starts of consecutive windows.
+        stride: rows between the elements inside a window (6 turns 10-minute rows into hours).
+
+    Returns:
+        A dataset of windows shaped ``(size, ...)`` (a dict of them for dict input); windows that
+        would run past the end are dropped.
+
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    import tensorflow as tf
+
+    dataset = (
+        values
+        if isinstance(values, tf.data.Dataset)
+        else (tf.data.Dataset.from_tensor_slices(dict(values) if isinstance(values, Mapping) else values))
+    )
+    windows = dataset.window(size, shift=shift, stride=stride, drop_remainder=True)
+    if isinstance(dataset.element_spec, Mapping):
+        return windows.flat_map(lambda w: tf.data.Dataset.zip({k: v.batch(size) for k, v in w.items()}))
+    return windows.flat_map(lambda w: w.batch(size))
+
+
+def window_span(size: int, stride: int = 1) -> int:
+    """Return how many consecutive rows one window of ``size`` elements covers."""
+    return (size - 1) * stride + 1
+
+
+def target_offset(size: int, history: int, stride: int = 1) -> int:
+    """Return how many rows the target (last element) lies after the last history element.
+
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    return (size - history) * stride
+
+
+def split_window(window: Any, history: int, label_index: int = -1) -> tuple[Any, Any]:
+    """Split a ``(size, features)`` window into the first ``history`` rows and the last label.
+
+    Returns ``(features[:history], window[-1:, label_index])``; the target keeps shape ``(1,)``.
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    return window[:history], window[-1:, label_index]
+
+
+def majority_vote(labels: Any, num_classes: int) -> tf.Tensor:
+    """Return the most frequent label id; a tie goes to the smallest id (``bincount`` + ``argmax``).
+
+    Introduced in c2w4_lab_accelerometer_signals.
+    """
+    import tensorflow as tf
+
+    counts = tf.math.bincount(tf.cast(labels, tf.int32), minlength=num_classes, maxlength=num_classes)
+    return tf.argmax(counts, output_type=tf.int64)
+
+
+def time_order_report(seconds: np.ndarray, step: int) -> dict[str, int]:
+    """Count the steps of a time column: how many equal ``step``, are longer, or go backwards.
+
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    diffs = np.diff(np.asarray(seconds, dtype=np.int64))
+    return {
+        "steps": int(diffs.size),
+        "regular": int((diffs == step).sum()),
+        "gaps": int((diffs > step).sum()),
+        "short": int(((diffs > 0) & (diffs < step)).sum()),
+        "repeated_or_backwards": int((diffs <= 0).sum()),
+    }
+
+
+# --- reading transformed examples back -------------------------------------------------------
+
+
+def load_examples(files: str | Path | Sequence[str | Path], feature_spec: Mapping) -> pd.DataFrame:
+    """Load TFRecord files of ``tf.Example`` into a DataFrame with one column per spec feature.
+
+    Scalar features (``FixedLenFeature([])``) only; files come back in the order given.
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    import tensorflow as tf
+
+    paths = [str(files)] if isinstance(files, str | Path) else [str(f) for f in files]
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in feature_spec}
+    dataset = tf.data.TFRecordDataset(paths).batch(4096)
+    for batch in dataset.map(lambda records: tf.io.parse_example(records, dict(feature_spec))):
+        for name, value in batch.items():
+            columns[name].append(value.numpy())
+    return pd.DataFrame(
+        {name: np.concatenate(parts) if parts else np.array([]) for name, parts in columns.items()}
+    )
+
+
+# --- the WISDM raw log -----------------------------------------------------------------------
+
+
+def clean_wisdm_line(line: str | bytes) -> tuple[str, str | bytes]:
+    """Clean one raw WISDM line; return ``(status, cleaned)`` with status ``"kept"`` or a reason.
+
+    Removes ``,;`` and ``;`` (the record terminator, sometimes preceded by a stray comma), then
+    keeps lines with exactly five commas and no trailing comma. Reasons: ``empty``,
+    ``field_count`` (fields missing, or two records run together), ``trailing_comma`` (the last
+    value is missing). Bytes in, bytes out. Introduced in c2w4_lab_accelerometer_signals.
+    """
+    if isinstance(line, bytes):
+        status, cleaned = clean_wisdm_line(line.decode("utf-8", errors="replace"))
+        return status, cleaned.encode()
+    cleaned = line.strip().replace(",;", "").replace(";", "").strip()
+    if not cleaned:
+        return "empty", cleaned
+    if cleaned.count(",") != len(WISDM_COLUMNS) - 1:
+        return "field_count", cleaned
+    if cleaned.endswith(","):
+        return "trailing_comma", cleaned
+    return KEPT, cleaned
+
+
+def count_clean_results(lines: Iterable[str | bytes]) -> Counter:
+    """Count how ``clean_wisdm_line`` classifies each line (``kept`` and each drop reason).
+
+    Introduced in c2w4_lab_accelerometer_signals.
+    """
+    return Counter(clean_wisdm_line(line)[0] for line in lines)
+
+
+def head_per_user(source: str | Path, target: str | Path, lines_per_user: int) -> Path:
+    """Copy the first ``lines_per_user`` raw lines of each user (first field) to ``target``.
+
+    Lines are copied byte for byte, malformed ones included, so the cleaning still meets them.
+    Introduced in c2w4_lab_accelerometer_signals.
+    """
+    seen: Counter = Counter()
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        for line in src:
+            user = line.split(b",", 1)[0].strip()
+            if seen[user] < lines_per_user:
+                seen[user] += 1
+                dst.write(line if line.endswith(b"\n") else line + b"\n")
+    return target
+
+
+# Per activity: step frequency (Hz), swing amplitudes of x, y, z and the gravity vector the phone
+# feels in the trouser pocket (m/s², 10 ≈ 1 g, like the raw file).
+_ACTIVITY_SIGNALS = {
+    "Walking": (1.9, (2.5, 4.5, 2.0), (1.0, 9.5, 1.0)),
+    "Jogging": (2.7, (5.0, 8.0, 3.5), (-1.5, 8.0, 0.5)),
+    "Upstairs": (1.5, (2.0, 3.0, 1.5), (0.5, 9.0, 2.0)),
+    "Downstairs": (1.7, (3.0, 5.0, 2.0), (0.5, 9.5, 1.0)),
+    "Sitting": (0.0, (0.0, 0.0, 0.0), (5.5, 1.5, 8.0)),
+    "Standing": (0.0, (0.0, 0.0, 0.0), (0.3, 9.7, 1.2)),
+}
+# Share of each activity in the real raw log (WISDM_ar_v1.1_raw_about.txt).
+_ACTIVITY_SHARES = {
+    "Walking": 0.386,
+    "Jogging": 0.312,
+    "Upstairs": 0.112,
+    "Downstairs": 0.091,
+    "Sitting": 0.055,
+    "Standing": 0.044,
+}
+# One malformed line of a real kind every so many readings, per kind.
+_MALFORMED_EVERY = {"stray_comma": 170, "no_semicolon": 310, "missing_z": 420, "trailing_comma": 530}
+
+
+def write_synthetic_wisdm(
+    path: str | Path, *, users: int = 36, readings_per_user: int = 1500, seed: int = 0
+) -> Path:
+    """Write a deterministic synthetic stand-in for ``WISDM_ar_v1.1_raw.txt`` in its exact format.
+
+    Each user records all six activities at 20 Hz in shuffled segments, sized roughly like the real
+    log's class shares: periodic swings for the moving ones, gravity plus sensor noise for Sitting
+    and Standing. Lines read
+    ``user,activity,timestamp_ns,x,y,z;`` with malformed lines of the real file's kinds mixed in:
+    a stray ``,;`` terminator or none (both still valid), a missing ``z`` before ``;``, a trailing
+    comma, and empty lines. Same arguments, same bytes. Introduced in
+    c2w4_lab_accelerometer_signals.
+    """
+    rng = np.random.default_rng(seed)
+    step_ns = 1_000_000_000 // WISDM_HZ
+    lines: list[str] = []
+    serial = 0
+    for user in range(1, users + 1):
+        scale = rng.uniform(0.8, 1.2)
+        tempo = rng.uniform(0.9, 1.1)
+        clock = int(rng.integers(10**12, 5 * 10**13)) // step_ns * step_ns
+        lengths = dict(zip(_ACTIVITY_SHARES, _segment_lengths(rng, readings_per_user), strict=True))
+        for activity in rng.permutation(list(_ACTIVITY_SHARES)):
+            n = lengths[activity]
+            xyz = _activity_signal(rng, str(activity), n, scale, tempo)
+            jitter = rng.integers(-2_000_000, 2_000_000, size=n)
+            for i in range(n):
+                stamp = clock + i * step_ns + int(jitter[i])
+                values = [_java_float(v) for v in xyz[i]]
+                lines.append(_raw_line(user, str(activity), stamp, values, serial))
+                serial += 1
+                if serial % 2003 == 0:
+                    lines.append("")
+            clock += n * step_ns + int(rng.integers(2, 30)) * 1_000_000_000
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def _segment_lengths(rng: np.random.Generator, total: int) -> list[int]:
+    """Split ``total`` readings over the activities roughly as the real log does, each non-empty."""
+    floor = total // (4 * len(_ACTIVITY_SHARES))
+    weights = np.array(list(_ACTIVITY_SHARES.values())) * rng.uniform(0.8, 1.2, len(_ACTIVITY_SHARES))
+    lengths = np.floor(weights / weights.sum() * (total - floor * len(weights))).astype(int) + floor
+    lengths[0] += total - lengths.sum()
+    return lengths.tolist()
+
+
+def _activity_signal(
+    rng: np.random.Generator, activity: str, n: int, scale: float, tempo: float
+) -> np.ndarray:
+    freq, swing, gravity = _ACTIVITY_SIGNALS[activity]
+    t = np.arange(n) / WISDM_HZ
+    phase = rng.uniform(0, 2 * np.pi, size=3)
+    noise = 0.08 if freq == 0 else 0.4
+    columns = []
+    for axis in range(3):
+        wave = swing[axis] * scale * np.sin(2 * np.pi * freq * tempo * (axis % 2 + 1) * t + phase[axis])
+        columns.append(gravity[axis] + wave + rng.normal(0, noise, size=n))
+    return np.clip(np.stack(columns, axis=1), -19.6, 19.6)
+
+
+def _java_float(value: float) -> str:
+    """Format like Java's ``Float.toString`` for this range: shortest float32 digits, ``.0`` kept."""
+    return np.format_float_positional(np.float32(value), unique=True, trim="0")
+
+
+def _raw_line(user: int, activity: str, stamp: int, values: list[str], serial: int) -> str:
+    head = f"{user},{activity},{stamp}"
+    if serial % _MALFORMED_EVERY["missing_z"] == 7:
+        return f"{head},{values[0]},{values[1]},;"
+    if serial % _MALFORMED_EVERY["trailing_comma"] == 11:
+        return f"{head},{values[0]},{values[1]},"
+    if serial % _MALFORMED_EVERY["stray_comma"] == 3:
+        return f"{head},{values[0]},{values[1]},{values[2]},;"
+    if serial % _MALFORMED_EVERY["no_semicolon"] == 5:
+        return f"{head},{values[0]},{values[1]},{values[2]}"
+    return f"{head},{values[0]},{values[1]},{values[2]};"
+
+
+# --- plots -----------------------------------------------------------------------------------
+
+
+def plot_series(
+    df: pd.DataFrame, columns: Sequence[str], *, title: str = "", max_points: int = 5000
+) -> Figure:
+    """Plot each column against the index in its own row of a shared-x figure.
+
+    Long frames are thinned to every k-th row (at most ``max_points``): matplotlib takes minutes
+    to draw 14 panels of 420,000 points, and a screen shows no more detail anyway.
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    import matplotlib.pyplot as plt
+
+    step = max(1, math.ceil(len(df) / max_points))
+    thin = df.iloc[::step]
+    fig, axes = plt.subplots(
+        len(columns), 1, figsize=(10, 1.6 * len(columns)), sharex=True, squeeze=False, layout="constrained"
+    )
+    for ax, name in zip(axes[:, 0], columns, strict=True):
+        ax.plot(thin.index, thin[name].to_numpy(), linewidth=0.8)
+        ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
+    fig.suptitle(title if step == 1 else f"{title} (one row in {step})")
+    return fig
+
+
+def plot_correlation(df: pd.DataFrame, *, title: str = "Correlation") -> Figure:
+    """Draw the Pearson correlation matrix of the numeric columns as an annotated heatmap.
+
+    Introduced in c2w4_lab_weather_timeseries.
+    """
+    import matplotlib.pyplot as plt
+
+    corr = df.select_dtypes("number").corr()
+    fig, ax = plt.subplots(figsize=(9, 8))
+    image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(corr)), corr.columns, fontsize=8)
+    for (i, j), value in np.ndenumerate(corr.to_numpy()):
+        if not np.isnan(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_counts(counts: pd.Series, *, title: str = "", xlabel: str = "") -> Figure:
+    """Draw a bar chart of counts (e.g. readings per activity or per user).
+
+    Introduced in c2w4_lab_accelerometer_signals.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3))
+    ax.bar([str(k) for k in counts.index], counts.to_numpy())
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return fig
