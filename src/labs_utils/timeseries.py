@@ -389,7 +389,8 @@ def plot_correlation(df: pd.DataFrame, *, title: str = "Correlation") -> Figure:
     ax.set_yticks(range(len(corr)), corr.columns, fontsize=8)
     for (i, j), value in np.ndenumerate(corr.to_numpy()):
         if not np.isnan(value):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+            colour = "white" if abs(value) > 0.6 else "black"
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
     fig.colorbar(image, ax=ax, shrink=0.8)
     ax.set_title(title)
     fig.tight_layout()
