@@ -424,3 +424,12 @@ def test_transform_writes_graph_and_examples_with_lineage(run, tmp_path):
         [("Examples", examples.id), ("Schema", dense_schema.id)]
     )
     assert metadata.type_name(ctx.store, metadata.producer_execution(ctx.store, examples)) == "ExampleGen"
+
+
+def test_context_times_each_component_run_in_order(csv_path, tmp_path):
+    ctx = pipeline.create_context(tmp_path / "root", pipeline_name="timed")
+    examples = pipeline.example_gen(ctx, csv_path)
+    pipeline.statistics_gen(ctx, examples)
+    pipeline.statistics_gen(ctx, examples)
+    assert list(ctx.timings) == ["ExampleGen", "StatisticsGen", "StatisticsGen #2"]
+    assert all(seconds >= 0 for seconds in ctx.timings.values())

@@ -21,9 +21,10 @@ import os
 import shutil
 import struct
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,8 @@ class Context:
     beam_options: PipelineOptions
     pipeline_context: metadata_store_pb2.Context
     run_context: metadata_store_pb2.Context
+    # wall seconds per component run, in run order ("StatisticsGen #2" for a second run)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
@@ -266,6 +269,7 @@ def _run_component(
 ) -> dict[str, Artifact]:
     """Run ``produce`` as one MLMD execution; register its outputs only if it succeeds."""
     store = ctx.store
+    start = time.perf_counter()
     execution = metadata.start_execution(
         store,
         component,
@@ -299,6 +303,10 @@ def _run_component(
         execution,
         {key: [artifact] for key, artifact in artifacts.items()},
         contexts=ctx.contexts,
+    )
+    runs = sum(1 for name in ctx.timings if name.split(" #")[0] == component)
+    ctx.timings[component if runs == 0 else f"{component} #{runs + 1}"] = round(
+        time.perf_counter() - start, 2
     )
     return {key: Artifact(artifact, outputs[key].type_name) for key, artifact in artifacts.items()}
 
