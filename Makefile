@@ -44,6 +44,10 @@ lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name mlops-data-labs --display-name "Python (mlops-data-labs)"
 	$(BIN)/jupyter lab notebooks/
 
+# Benchmarks report; tests never assert on time. BENCH_ARGS="census --modes quick" narrows a run.
+bench: data
+	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
+
 # --- quality -----------------------------------------------------------------
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
