@@ -11,7 +11,12 @@ import pyarrow as pa
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+)
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from labs_utils import transform
@@ -103,8 +108,14 @@ def test_beam_options_default_to_an_explicit_in_process_direct_runner(monkeypatc
 
 def test_beam_options_pass_through():
     flags = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    options = transform.beam_pipeline_options(flags).view_as(DirectOptions)
-    assert (options.direct_running_mode, options.direct_num_workers) == ("multi_processing", 2)
+    options = transform.beam_pipeline_options(flags)
+    direct = options.view_as(DirectOptions)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
+    # Worker processes need cloudpickle to rebuild a notebook's preprocessing_fn with its globals.
+    assert options.view_as(SetupOptions).pickle_library == "cloudpickle"
+    chosen = transform.beam_pipeline_options([*flags, "--pickle_library=dill"])
+    assert chosen.view_as(SetupOptions).pickle_library == "dill"
+    assert transform.beam_pipeline_options().view_as(SetupOptions).pickle_library == "default"
     flink = transform.beam_pipeline_options(["--runner=FlinkRunner"])
     assert flink.view_as(StandardOptions).runner == "FlinkRunner"
     assert flink.view_as(DirectOptions).direct_running_mode == "in_memory"  # Beam's default, not ours
@@ -248,18 +259,24 @@ def sum_fn(inputs):
     return {"v_sum_scaled": tft.scale_to_0_1(tf.reduce_sum(dense, axis=1))}
 
 
-def test_dict_rows_with_lists_run_multi_threaded_and_rerun_from_the_cache(tmp_path):
+def test_dict_rows_run_multi_threaded_and_rerun_into_the_same_dirs_from_the_cache(tmp_path):
     rows = [{"v": [1, 2]}, {"v": []}, {"v": [5, 5, 5]}, {"v": [3]}]
     schema = transform.infer_raw_schema(rows)
     options = ["--direct_running_mode=multi_threading", "--direct_num_workers=2"]
-    kwargs = {"schema": schema, "output_dir": tmp_path / "out", "cache_dir": tmp_path / "cache"}
+    graph, examples, cache = tmp_path / "graph", tmp_path / "examples", tmp_path / "cache"
+    # The pipeline layer's layout: the graph dir doubles as the output dir.
+    dirs = {"output_dir": graph, "transform_graph_dir": graph, "examples_dir": examples}
+    kwargs = {"schema": schema, "cache_dir": cache, "write_examples": True, **dirs}
     first = transform.transform_data(sum_fn, rows, beam_options=options, batch_size=2, **kwargs)
     expected = [3 / 15, 0.0, 1.0, 3 / 15]
     np.testing.assert_allclose(first.transformed["train"]["v_sum_scaled"], expected)
-    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    cached = sorted(p.name for p in cache.iterdir())
     assert len(cached) == 1 and cached[0].startswith("train-")
+
     again = transform.transform_data(sum_fn, rows, **kwargs)
     pd.testing.assert_frame_equal(again.transformed["train"], first.transformed["train"])
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached  # same data, same key
-    assert again.transform_graph_dir == tmp_path / "out" / "transform_graph"
-    assert again.transformed_examples == {}
+    assert sorted(p.name for p in cache.iterdir()) == cached  # same data, same key
+    assert again.transform_graph_dir == graph
+    assert sorted(p.name for p in graph.iterdir()) == ["transform_fn", "transformed_metadata"]
+    assert again.transformed_examples == {"train": sorted((examples / "Split-train").iterdir())}
+    assert len(again.transformed_examples["train"]) == 1

@@ -1,7 +1,7 @@
 """tf.Transform plumbing: run a ``preprocessing_fn`` over a DataFrame, CSV or TFRecords with Beam.
 
 The lesson calls (``tft.scale_to_0_1``, ``tft_beam.AnalyzeAndTransformDataset``) stay in the
-notebooks; this module feeds them Arrow record batches through TFXIO, which is about twice as fast
+notebooks; this module feeds them Arrow record batches through TFXIO, which is almost twice as fast
 as feeding instance dicts (``tools/bench_transform.py`` measures both), and handles temp dirs and
 Beam options.
 """
@@ -69,7 +69,8 @@ def beam_pipeline_options(
 
     Flags are parsed from the given list only, never from ``sys.argv`` (which inside Jupyter holds
     the kernel's arguments). Pass e.g. ``["--direct_running_mode=multi_processing",
-    "--direct_num_workers=2"]`` to use both cores, or ``["--runner=DataflowRunner", ...]``.
+    "--direct_num_workers=2"]`` to use both cores (cloudpickle then becomes the pickler, so worker
+    processes can rebuild functions defined in a notebook), or ``["--runner=DataflowRunner", ...]``.
     Introduced in c2w2_lab_simple_transform.
     """
     if isinstance(beam_options, PipelineOptions):
@@ -78,6 +79,10 @@ def beam_pipeline_options(
     defaults = [f for f in DEFAULT_BEAM_FLAGS if f.split("=")[0] not in _flag_names(flags)]
     if any(f.startswith("--runner") and "DirectRunner" not in f for f in flags):
         defaults = []  # direct_running_mode means nothing to other runners
+    if "--direct_running_mode=multi_processing" in flags and "--pickle_library" not in _flag_names(flags):
+        # Worker processes must unpickle a preprocessing_fn defined in a notebook (__main__): dill
+        # drops its globals (NameError: tft) unless --save_main_session; cloudpickle keeps them.
+        defaults.append("--pickle_library=cloudpickle")
     return PipelineOptions(defaults + flags)
 
 
@@ -158,8 +163,9 @@ def transform_data(
         schema: raw schema; inferred from the analyze split for DataFrames, dicts and CSV.
         analyze_split: the split that ``AnalyzeAndTransformDataset`` sees; the others only get
             ``TransformDataset`` with the same transform function.
-        output_dir: where outputs go. ``None`` makes a ``tempfile.mkdtemp`` directory that is
-            *kept* (the graph must outlive this call); delete it when you are done.
+        output_dir: a local (or shared-filesystem) directory for the outputs and tf.Transform's
+            scratch space, which is removed afterwards. ``None`` makes a ``tempfile.mkdtemp``
+            directory that is *kept* (the graph must outlive this call); delete it when done.
         write_examples: also write gzip TFRecords of transformed ``tf.Example`` per split under
             ``examples_dir`` (default ``output_dir/transformed_examples``), TFX layout
             ``Split-<split>/transformed_examples-*.gz``.
@@ -529,7 +535,10 @@ def _read_tfrecords(
 
 
 def tfrecord_files(source: str | Path | Sequence[str | Path]) -> list[str]:
-    """Expand a TFRecord path, glob or list of them into existing file names."""
+    """Expand a TFRecord path, glob or list of them into existing file names.
+
+    Introduced in c2w2_lab_simple_transform.
+    """
     patterns = [source] if isinstance(source, str | Path) else list(source)
     files = sorted({f for p in patterns for f in tf.io.gfile.glob(str(p))})
     if not files:

@@ -1,0 +1,121 @@
+"""Week-2 labs in quick mode through the runner: their results.json must state the lesson."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import lab_results
+
+pytestmark = pytest.mark.notebook
+
+SIMPLE = "c2w2_lab_simple_transform"
+SELECTION = "c2w2_lab_feature_selection_breast_cancer"
+METHODS = ["all", "correlation", "drop_correlated", "kbest", "rfe", "importance", "l1"]
+METRICS = ["accuracy", "roc_auc", "precision", "recall", "f1"]
+
+
+@pytest.fixture(scope="module")
+def simple(quick_run) -> dict:
+    return lab_results(quick_run, SIMPLE)
+
+
+@pytest.fixture(scope="module")
+def chosen(quick_run) -> dict:
+    return lab_results(quick_run, SELECTION)
+
+
+@pytest.mark.parametrize(
+    ("name", "sources"),
+    [(SIMPLE, {"synthetic"}), (SELECTION, {"official", "mirror"})],
+)
+def test_results_name_the_lab_mode_and_data_source(quick_run, name, sources):
+    results = lab_results(quick_run, name)
+    assert results["lab"] == name
+    assert results["quick"] is True
+    assert results["data_source"] in sources
+
+
+# --- c2w2_lab_simple_transform: every value follows from x = y = 1, 2, 3 and s = hello, world, hello
+
+
+def test_simple_raw_schema_and_four_typed_outputs(simple):
+    assert simple["raw_schema"] == {"s": "BYTES", "x": "FLOAT", "y": "FLOAT"}
+    assert simple["transformed_schema"] == {
+        "s_integerized": "INT",
+        "x_centered": "FLOAT",
+        "x_centered_times_y_normalized": "FLOAT",
+        "y_normalized": "FLOAT",
+    }
+
+
+def test_simple_values_are_the_hand_derived_ones(simple):
+    transformed = simple["transformed"]
+    assert transformed["x_centered"] == pytest.approx([-1.0, 0.0, 1.0])  # x - mean(x) = x - 2
+    assert transformed["y_normalized"] == pytest.approx([0.0, 0.5, 1.0])  # (y - 1) / (3 - 1)
+    assert transformed["x_centered_times_y_normalized"] == pytest.approx([0.0, 0.0, 1.0])
+    assert transformed["s_integerized"] == [0, 1, 0]  # hello is the frequent token
+    assert simple["vocabulary"] == ["hello", "world"]
+    for name, values in simple["expected"].items():
+        assert transformed[name] == pytest.approx(values)
+
+
+def test_simple_new_rows_use_the_training_statistics(simple):
+    new = simple["new_rows_transformed"]  # rows (x, y, s) = (4, 4, world) and (0, 0, goodbye)
+    assert new["x_centered"] == pytest.approx([2.0, -2.0])
+    assert new["y_normalized"] == pytest.approx([1.5, -0.5])
+    assert new["x_centered_times_y_normalized"] == pytest.approx([3.0, 1.0])
+    assert new["s_integerized"] == [1, -1]
+    assert simple["record_batch_path_matches"] is True
+
+
+# --- c2w2_lab_feature_selection_breast_cancer ------------------------------------------------------
+
+
+def test_selection_uses_all_rows_in_a_stratified_80_20_split(chosen):
+    assert chosen["rows"] == 569 and chosen["n_features"] == len(chosen["feature_names"]) == 30
+    sizes = chosen["split_sizes"]
+    assert sizes["train"] + sizes["test"] == chosen["rows"]
+    assert sizes["test"] / chosen["rows"] == pytest.approx(0.2, abs=0.01)
+
+
+def test_selection_records_every_method_with_names_count_and_named_metrics(chosen):
+    methods = chosen["methods"]
+    assert list(methods) == METHODS
+    assert chosen["metric_names"] == METRICS
+    names = set(chosen["feature_names"])
+    for name, method in methods.items():
+        assert method["count"] == len(method["features"]) == len(set(method["features"])), name
+        assert set(method["features"]) <= names, name
+        assert list(method["metrics"]) == METRICS, name
+        assert all(0.0 < v <= 1.0 and not math.isnan(v) for v in method["metrics"].values()), name
+    assert methods["all"]["count"] == 30
+    assert all(m["count"] < 30 for name, m in methods.items() if name != "all")
+
+
+def test_selection_counts_follow_the_methods(chosen):
+    methods = chosen["methods"]
+    assert methods["kbest"]["count"] == methods["rfe"]["count"] == 20
+    correlated = set(methods["correlation"]["features"])
+    dropped = chosen["dropped_as_correlated"]
+    assert "concave points_mean" in dropped and "concave points_mean" in correlated
+    assert set(methods["drop_correlated"]["features"]) == correlated - set(dropped)
+    assert methods["drop_correlated"]["count"] == methods["correlation"]["count"] - 5
+    assert chosen["importance_rerun_identical"] is True
+
+
+def test_selection_metrics_are_in_their_own_columns(chosen):
+    positives, negatives = (chosen["test_class_counts"][k] for k in ("malignant", "benign"))
+    assert positives + negatives == chosen["split_sizes"]["test"]
+    for name, method in chosen["methods"].items():
+        m = method["metrics"]
+        # From hard labels, ROC AUC = (recall + specificity) / 2, and accuracy weighs the two class
+        # recalls by class size; F1 is the harmonic mean of precision and recall. Any swap breaks these.
+        specificity = 2 * m["roc_auc"] - m["recall"]
+        assert 0.0 <= specificity <= 1.0, name
+        accuracy = (m["recall"] * positives + specificity * negatives) / (positives + negatives)
+        assert m["accuracy"] == pytest.approx(accuracy), name
+        assert m["f1"] == pytest.approx(2 * m["precision"] * m["recall"] / (m["precision"] + m["recall"])), (
+            name
+        )
+        assert m["accuracy"] > 0.8, name
