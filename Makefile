@@ -47,6 +47,7 @@ lab: $(STAMP)
 # Benchmarks report; tests never assert on time. BENCH_ARGS="census --modes quick" narrows a run.
 bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
+	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
 
 # --- quality -----------------------------------------------------------------
 test: data

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +161,7 @@ def test_tfrecord_files_expand_globs_and_sniff_gzip(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory) -> tuple[transform.TransformResult, pd.DataFrame, pd.DataFrame]:
+def mixed(tmp_path_factory) -> Iterator[tuple[transform.TransformResult, pd.DataFrame, pd.DataFrame]]:
     """Analyze a DataFrame; transform a CSV and TFRecords (plain + unsuffixed gzip) with it."""
     tmp = tmp_path_factory.mktemp("sources")
     eval_rows = pd.DataFrame({"x": [10.0, 0.0], "y": [5.0, 0.0], "s": ["world", "unseen"]})
@@ -173,7 +175,8 @@ def mixed(tmp_path_factory) -> tuple[transform.TransformResult, pd.DataFrame, pd
         {"train": RAW, "eval": tmp / "eval.csv", "test": [str(p) for p in test_files]},
         write_examples=True,
     )
-    return result, eval_rows, RAW
+    yield result, eval_rows, RAW
+    shutil.rmtree(result.transform_graph_dir.parent)  # output_dir=None keeps a mkdtemp dir
 
 
 def test_train_values_follow_from_the_three_rows(mixed):
