@@ -26,8 +26,11 @@ TRAFFIC_OUTPUTS = sorted(
 )
 DROPPED = ["Aspect", "Hillshade_3pm"]
 MINMAX_01 = [
-    "Horizontal_Distance_To_Hydrology", "Vertical_Distance_To_Hydrology", "Hillshade_9am",
-    "Hillshade_Noon", "Horizontal_Distance_To_Fire_Points",
+    "Horizontal_Distance_To_Hydrology",
+    "Vertical_Distance_To_Hydrology",
+    "Hillshade_9am",
+    "Hillshade_Noon",
+    "Horizontal_Distance_To_Fire_Points",
 ]
 Z_SCORE = ["Elevation", "Slope", "Horizontal_Distance_To_Roadways"]
 
@@ -124,19 +127,28 @@ def test_traffic_notebook_unit_test_saw_the_degenerate_and_the_general_case(traf
 
 def _traffic_rows() -> pd.DataFrame:
     """Four hand-written hours, one per weather kind, volumes on both sides of their mean."""
-    return pd.DataFrame({
-        "holiday": ["None", "Christmas Day", "None", "None"],
-        "temp": [260.0, 270.0, 280.0, 290.0],
-        "rain_1h": [0.0, 1.0, 2.0, 3.0],
-        "snow_1h": [0.5, 0.0, 0.0, 0.0],
-        "clouds_all": [10, 20, 30, 50],
-        "weather_main": ["Snow", "Clear", "Clear", "Rain"],
-        "weather_description": ["light snow", "sky is clear", "sky is clear", "light rain"],
-        "date_time": ["2017-12-25 00:00:00", "2017-12-25 01:00:00", "2017-12-26 02:00:00",
-                      "2017-12-27 03:00:00"],
-        "traffic_volume": [100, 200, 900, 1000],
-        "month": [12, 12, 12, 12], "day": [25, 25, 26, 27], "day_of_week": [0, 0, 1, 2], "hour": [0, 1, 2, 3],
-    })
+    return pd.DataFrame(
+        {
+            "holiday": ["None", "Christmas Day", "None", "None"],
+            "temp": [260.0, 270.0, 280.0, 290.0],
+            "rain_1h": [0.0, 1.0, 2.0, 3.0],
+            "snow_1h": [0.5, 0.0, 0.0, 0.0],
+            "clouds_all": [10, 20, 30, 50],
+            "weather_main": ["Snow", "Clear", "Clear", "Rain"],
+            "weather_description": ["light snow", "sky is clear", "sky is clear", "light rain"],
+            "date_time": [
+                "2017-12-25 00:00:00",
+                "2017-12-25 01:00:00",
+                "2017-12-26 02:00:00",
+                "2017-12-27 03:00:00",
+            ],
+            "traffic_volume": [100, 200, 900, 1000],
+            "month": [12, 12, 12, 12],
+            "day": [25, 25, 26, 27],
+            "day_of_week": [0, 0, 1, 2],
+            "hour": [0, 1, 2, 3],
+        }
+    )
 
 
 def test_traffic_module_file_from_the_quick_run_passes_a_unit_test(traffic, tmp_path):
@@ -195,7 +207,11 @@ def test_covertype_schema_is_curated_with_environments(covertype):
     assert schema["wilderness_areas"] == ["Cache", "Commanche", "Neota", "Rawah"]
     assert 0 < schema["soil_types_in_train"] <= 40
     assert schema["curated_domains"] == {
-        "Hillshade_9am": [0, 255], "Hillshade_Noon": [0, 255], "Slope": [0, 90], "Cover_Type": [0, 6]}
+        "Hillshade_9am": [0, 255],
+        "Hillshade_Noon": [0, 255],
+        "Slope": [0, 90],
+        "Cover_Type": [0, 6],
+    }
     assert schema["environments"] == ["TRAINING", "SERVING"] and schema["label_not_in"] == ["SERVING"]
     assert covertype["label_stats_kind"] == {"inferred": "num_stats", "imported": "string_stats"}
 
