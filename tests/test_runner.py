@@ -356,3 +356,42 @@ def test_cli_strip_and_check(tmp_path, capsys):
 )
 def test_raising_line_reads_ipython_tracebacks(traceback, expected):
     assert runner._raising_line(traceback, "a = 1\nb = 2\n") == expected
+
+
+def test_bench_table_keeps_run_order_and_both_measures(tmp_path):
+    rows = [
+        {
+            "lab": lab,
+            "setting": setting,
+            "status": "passed",
+            "seconds": secs,
+            "peak_mb": mb,
+            "data_source": "-",
+        }
+        for lab, setting, secs, mb in [
+            ("lab_a", "quick, jobs=1", 3.0, 100.0),
+            ("lab_a", "quick, jobs=2", 4.0, 110.0),
+            ("lab_b", "quick, jobs=1", 5.0, 200.0),
+            ("lab_b", "quick, jobs=2", 6.0, 210.0),
+        ]
+    ]
+    per_run = pd.DataFrame(
+        [
+            {"setting": "quick, jobs=1", "labs": 2, "passed": 2, "wall_seconds": 8.0},
+            {"setting": "quick, jobs=2", "labs": 2, "passed": 2, "wall_seconds": 6.0},
+        ]
+    )
+    text = runner.write_bench(pd.DataFrame(rows), per_run, tmp_path).read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| lab"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns == [
+        "lab",
+        "seconds (quick, jobs=1)",
+        "seconds (quick, jobs=2)",
+        "peak_mb (quick, jobs=1)",
+        "peak_mb (quick, jobs=2)",
+    ]
+    lab_b = next(line for line in text.splitlines() if line.startswith("| lab_b"))
+    assert [float(c) for c in lab_b.strip("|").split("|")[1:]] == [5.0, 6.0, 200.0, 210.0]
+    whole_runs = text.split("## Whole runs")[1].split("## Per lab")[0]
+    assert "quick, jobs=1" in whole_runs and "quick, jobs=2" in whole_runs
