@@ -489,7 +489,8 @@ def _short(exc: BaseException) -> str:
 def _not_available(dataset: str, name: str, target: Path, reasons: list[str]) -> str:
     return "\n".join(
         [
-            f"{dataset}/{name} is not available:",
+            f"{dataset}/{name} is not available (no cache, mirror or download); "
+            f"set LABS_DATA_MIRROR or place the file at {target}. Tried:",
             *[f"  - {r}" for r in reasons],
             f"Where it comes from: the data card {DATASETS_DIR / 'README.md'} (section {dataset}) "
             f"and {dataset}/SOURCE.md in the course mirror. To get it:",
