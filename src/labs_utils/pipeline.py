@@ -219,18 +219,9 @@ def example_to_dict(example: tf.train.Example) -> dict[str, Any]:
         if kind is None:
             row[name] = None
             continue
-        values = [_text(v) for v in getattr(feature, kind).value]
+        values = [transform_lib.as_text(v) for v in getattr(feature, kind).value]
         row[name] = values[0] if len(values) == 1 else values
     return row
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    return value
 
 
 def _records(files: Sequence[str | Path]) -> Iterator[bytes]:

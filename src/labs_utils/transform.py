@@ -379,12 +379,13 @@ def _list_column_values(column: pa.ChunkedArray) -> np.ndarray | list:
     if array.null_count == 0 and pa.compute.all(pa.compute.equal(lengths, 1)).as_py():
         values = array.flatten()
         if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-            return [_decode(v) for v in values.to_pylist()]
+            return [as_text(v) for v in values.to_pylist()]
         return values.to_numpy(zero_copy_only=False)
-    return [None if v is None else [_decode(x) for x in v] for v in array.to_pylist()]
+    return [None if v is None else [as_text(x) for x in v] for v in array.to_pylist()]
 
 
-def _decode(value: Any) -> Any:
+def as_text(value: Any) -> Any:
+    """Decode UTF-8 bytes to str; leave other values (and undecodable bytes) as they are."""
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
