@@ -12,7 +12,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab test bench lint lock clean
+.PHONY: setup data labs lab test unit bench lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -52,6 +52,10 @@ bench: data
 # --- quality -----------------------------------------------------------------
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Unit tests only: no notebook runs, no whole datasets, no browser (under a minute).
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not notebook and not data and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

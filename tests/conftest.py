@@ -1,18 +1,16 @@
-"""Shared fixtures: repository paths, the dataset mirror and one quick run of every lab."""
+"""Shared fixtures: repository paths, the dataset mirror and quick lab runs, one per lab on demand."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import NOTEBOOKS_DIR, REPO_ROOT
 
-from labs_utils import runner
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-QUICK_RUN_DIR = REPO_ROOT / "runs" / "test-quick"
+from labs_utils import report, runner
 
 
 @pytest.fixture(scope="session")
@@ -34,26 +32,23 @@ def mirror_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_run() -> dict[str, tuple[runner.LabResult, dict[str, Any] | None]]:
-    """Run every lab in quick mode once (2 at a time) into runs/test-quick/.
+def lab_run() -> Iterator[Callable[[str], runner.LabResult]]:
+    """Return ``run(name)``: the lab's quick run, executed on first request and cached for the session.
 
-    Returns:
-        {lab name: (LabResult, parsed results.json or None)}; executed notebooks and HTML stay
-        in runs/test-quick/<lab>/ for inspection.
+    Each session writes to its own ``runs/test-quick-<time>-<pid>/`` (so concurrent sessions do not
+    clash), where executed notebooks, HTML and a summary of the labs it ran stay for inspection.
     """
-    labs = runner.discover(NOTEBOOKS_DIR)
-    results = runner.run_labs(labs, output_dir=QUICK_RUN_DIR, quick=True, jobs=2, timeout=600)
-    runner.write_summary(results, QUICK_RUN_DIR)
-    return {r.lab: (r, r.results) for r in results}
+    output = REPO_ROOT / "runs" / f"test-quick-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    labs = {lab.name: lab for lab in runner.discover(NOTEBOOKS_DIR)}
+    done: dict[str, runner.LabResult] = {}
 
+    def run(name: str) -> runner.LabResult:
+        if name not in labs:
+            pytest.fail(f"no lab named {name!r}; labs: {sorted(labs)}")
+        if name not in done:
+            done[name] = runner.run_lab(labs[name], output_dir=output, quick=True, timeout=600)
+        return done[name]
 
-def lab_results(quick_run: dict[str, tuple[runner.LabResult, Any]], name: str) -> dict[str, Any]:
-    """Assert that lab `name` passed in the quick run and return its results.json."""
-    assert name in quick_run, f"no lab named {name!r}; ran {sorted(quick_run)}"
-    result, results = quick_run[name]
-    assert result.passed, (
-        f"{name} {result.status} in cell {result.cell_index} ({result.cell_source!r}): "
-        f"{result.error}; see {result.html or result.notebook}"
-    )
-    assert results is not None, f"{name} passed but wrote no results.json"
-    return results
+    yield run
+    if done:
+        report.write_summary(list(done.values()), output)

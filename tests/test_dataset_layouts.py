@@ -34,7 +34,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_mirror_dataset_and_file_is_registered(mirror_dir):
     entries = datasets.registry()
     assert {p.name for p in mirror_dir.iterdir() if p.is_dir()} == set(entries)
-    registered = {(d, f["name"]) for d, entry in entries.items() for f in entry["files"]}
+    registered = {(d, f.name) for d, entry in entries.items() for f in entry.files}
     for path in sorted(p for p in mirror_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(mirror_dir).as_posix()
         if rel.endswith(UNREGISTERED[0]) or rel.startswith(UNREGISTERED[1]):
@@ -47,20 +47,20 @@ def test_every_mirror_dataset_and_file_is_registered(mirror_dir):
 def test_mirror_files_match_their_registered_hashes(mirror_dir):
     absent, unhashed = set(), set()
     for dataset, entry in datasets.registry().items():
-        for item in entry["files"]:
-            path = mirror_dir / dataset / item["name"]
+        for item in entry.files:
+            path = mirror_dir / dataset / item.name
             packed = path.with_name(path.name + ".gz")
             if path.is_file():
                 data = path.read_bytes()
             elif packed.is_file():
                 data = gzip.decompress(packed.read_bytes())
             else:
-                absent.add(f"{dataset}/{item['name']}")
+                absent.add(f"{dataset}/{item.name}")
                 continue
-            if item["sha256"] == "unknown":
-                unhashed.add(f"{dataset}/{item['name']}")
-            assert item["sha256"] == hashlib.sha256(data).hexdigest(), f"{dataset}/{item['name']}"
-            assert item.get("size", len(data)) == len(data), f"{dataset}/{item['name']}"
+            if item.sha256 == "unknown":
+                unhashed.add(f"{dataset}/{item.name}")
+            assert item.sha256 == hashlib.sha256(data).hexdigest(), f"{dataset}/{item.name}"
+            assert (item.size or len(data)) == len(data), f"{dataset}/{item.name}"
     # The mirror lacks exactly the files nobody could hash (each SOURCE.md says why).
     assert unhashed == set()
     assert absent == {

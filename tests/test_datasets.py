@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from labs_utils import datasets
+from labs_utils.datasets import verify
 
 DATASETS = {
     "census_adult", "diabetes_130us", "breast_cancer", "chicago_taxi", "metro_traffic",
@@ -125,19 +126,19 @@ def test_registry_lists_every_dataset_with_valid_entries():
     assert set(entries) == DATASETS
     assert datasets.registry_path() == datasets.REPO_ROOT / "datasets" / "registry.toml"
     for name, entry in entries.items():
-        assert entry["licence"] and entry["citation"] and entry["homepage"], name
-        assert any(f["variant"] == "full" for f in entry["files"]), name
-        for item in entry["files"]:
-            assert item["variant"] in datasets.VARIANTS
-            assert item.get("url") or item["variant"] in ("subset", "lossy"), item["name"]
+        assert entry.name == name and entry.licence and entry.citation and entry.homepage, name
+        assert any(f.variant == "full" for f in entry.files), name
+        for item in entry.files:
+            assert item.variant in datasets.VARIANTS
+            assert item.url or item.variant in ("subset", "lossy"), item.name
 
 
 def test_registry_marks_unhashed_files_explicitly():
     unknown = {
-        (name, f["name"])
+        (name, f.name)
         for name, entry in datasets.registry().items()
-        for f in entry["files"]
-        if f["sha256"] == datasets.UNKNOWN
+        for f in entry.files
+        if f.sha256 == datasets.UNKNOWN
     }
     assert unknown == {
         ("covertype", "dataset.csv"),
@@ -229,9 +230,7 @@ def test_subset_files_are_labelled_mirror_subset(toy, tmp_path):
 @pytest.mark.parametrize("kind", ["dir", "http"])
 def test_tampered_mirror_copy_raises_and_leaves_nothing(kind, tmp_path, isolated):
     mirror = make_mirror(tmp_path / "mirror", {"wdbc.data": b"tampered\n"}, "breast_cancer")
-    expected = next(
-        f["sha256"] for f in datasets.registry()["breast_cancer"]["files"] if f["name"] == "wdbc.data"
-    )
+    expected = datasets.registry()["breast_cancer"].file("wdbc.data").sha256
     with contextlib.ExitStack() as stack:
         where = stack.enter_context(serve(mirror)) if kind == "http" else mirror
         with pytest.raises(datasets.DataIntegrityError) as info:
@@ -260,7 +259,7 @@ def test_unchanged_cache_is_trusted_without_rehashing(toy, tmp_path, monkeypatch
     def refuse(_path):
         raise AssertionError("re-hashed an unchanged cached file")
 
-    monkeypatch.setattr(datasets, "_hashes", refuse)
+    monkeypatch.setattr(verify, "_hashes", refuse)
     assert datasets.fetch_file("toy", "table.csv") == path
     path.touch()  # a new mtime means the sidecar no longer vouches for the file
     with pytest.raises(AssertionError, match="re-hashed"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labs_utils import runner
+from labs_utils import hygiene, runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
@@ -44,7 +44,7 @@ def test_notebooks_exist():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_clean(path):
-    problems = runner.check_notebook_hygiene(path)
+    problems = hygiene.check_notebook_hygiene(path)
     assert not problems, "\n".join(problems)
 
 

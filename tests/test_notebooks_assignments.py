@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import lab_results
+from helpers import passed_results
 
 pytestmark = pytest.mark.notebook
 
 TRAFFIC = "c2w2_assignment_transform_traffic"
 COVERTYPE = "c2w3_assignment_pipeline_covertype"
-REAL_SOURCES = {"official", "mirror", "mirror-subset"}
 UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 TEXT_FEATURES = ["holiday", "weather_main", "weather_description"]
 PASS_THROUGH = ["hour", "day", "day_of_week", "month"]
@@ -36,21 +35,14 @@ Z_SCORE = ["Elevation", "Slope", "Horizontal_Distance_To_Roadways"]
 
 
 @pytest.fixture(scope="module")
-def traffic(quick_run) -> dict:
-    return lab_results(quick_run, TRAFFIC)
+def traffic(lab_run) -> dict:
+    return passed_results(lab_run(TRAFFIC))
 
 
 @pytest.fixture(scope="module")
-def covertype(quick_run) -> dict:
-    return lab_results(quick_run, COVERTYPE)
+def covertype(lab_run) -> dict:
+    return passed_results(lab_run(COVERTYPE))
 
-
-@pytest.mark.parametrize("name", [TRAFFIC, COVERTYPE])
-def test_results_name_the_lab_mode_and_data_source(quick_run, name):
-    results = lab_results(quick_run, name)
-    assert results["lab"] == name
-    assert results["quick"] is True
-    assert results["data_source"] in REAL_SOURCES
 
 
 def _assert_hash_split(sizes: dict, rows: int) -> None:

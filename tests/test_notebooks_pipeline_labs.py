@@ -5,45 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import lab_results
+from helpers import passed_results
+
+from labs_utils import datasets
 
 pytestmark = pytest.mark.notebook
 
 TRANSFORM = "c2w2_lab_transform_pipeline_census"
 MLMD = "c2w3_lab_ml_metadata"
 ITERATIVE = "c2w3_lab_iterative_schema"
-REAL_SOURCES = {"official", "mirror", "mirror-subset"}
 UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 CENSUS_ROWS = 32_561
-CATEGORICAL = [
-    "education", "marital-status", "occupation", "race", "relationship", "workclass", "sex",
-    "native-country",
-]  # fmt: skip
-NUMERIC = ["fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+CATEGORICAL = datasets.CENSUS_CATEGORICAL_FEATURES
+NUMERIC = datasets.CENSUS_NUMERIC_FEATURES
 PIPELINE_TYPES = {"Examples", "ExampleStatistics", "Schema", "ExampleAnomalies"}
 
 
 @pytest.fixture(scope="module")
-def transform_lab(quick_run) -> dict:
-    return lab_results(quick_run, TRANSFORM)
+def transform_lab(lab_run) -> dict:
+    return passed_results(lab_run(TRANSFORM))
 
 
 @pytest.fixture(scope="module")
-def mlmd_lab(quick_run) -> dict:
-    return lab_results(quick_run, MLMD)
+def mlmd_lab(lab_run) -> dict:
+    return passed_results(lab_run(MLMD))
 
 
 @pytest.fixture(scope="module")
-def iterative_lab(quick_run) -> dict:
-    return lab_results(quick_run, ITERATIVE)
+def iterative_lab(lab_run) -> dict:
+    return passed_results(lab_run(ITERATIVE))
 
-
-@pytest.mark.parametrize("name", [TRANSFORM, MLMD, ITERATIVE])
-def test_results_name_the_lab_mode_and_data_source(quick_run, name):
-    results = lab_results(quick_run, name)
-    assert results["lab"] == name
-    assert results["quick"] is True
-    assert results["data_source"] in REAL_SOURCES
 
 
 def _assert_hash_split(results: dict) -> None:

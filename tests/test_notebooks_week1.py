@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import lab_results
+from helpers import passed_results
 
 pytestmark = pytest.mark.notebook
 
@@ -13,25 +13,17 @@ CENSUS = "c2w1_lab_tfdv_census"
 DIABETES = "c2w1_assignment_validation_diabetes"
 UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 MISSING_LABEL = {"readmitted": ["SCHEMA_MISSING_COLUMN"]}
-REAL_SOURCES = {"official", "mirror", "mirror-subset"}
 
 
 @pytest.fixture(scope="module")
-def census(quick_run) -> dict:
-    return lab_results(quick_run, CENSUS)
+def census(lab_run) -> dict:
+    return passed_results(lab_run(CENSUS))
 
 
 @pytest.fixture(scope="module")
-def diabetes(quick_run) -> dict:
-    return lab_results(quick_run, DIABETES)
+def diabetes(lab_run) -> dict:
+    return passed_results(lab_run(DIABETES))
 
-
-@pytest.mark.parametrize("name", [CENSUS, DIABETES])
-def test_results_name_the_lab_mode_and_data_source(quick_run, name):
-    results = lab_results(quick_run, name)
-    assert results["lab"] == name
-    assert results["quick"] is True
-    assert results["data_source"] in REAL_SOURCES
 
 
 def test_census_split_is_the_whole_file_80_20(census):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import lab_results
+from helpers import passed_results
 
 pytestmark = pytest.mark.notebook
 
@@ -16,24 +16,14 @@ METRICS = ["accuracy", "roc_auc", "precision", "recall", "f1"]
 
 
 @pytest.fixture(scope="module")
-def simple(quick_run) -> dict:
-    return lab_results(quick_run, SIMPLE)
+def simple(lab_run) -> dict:
+    return passed_results(lab_run(SIMPLE))
 
 
 @pytest.fixture(scope="module")
-def chosen(quick_run) -> dict:
-    return lab_results(quick_run, SELECTION)
+def chosen(lab_run) -> dict:
+    return passed_results(lab_run(SELECTION))
 
-
-@pytest.mark.parametrize(
-    ("name", "sources"),
-    [(SIMPLE, {"synthetic"}), (SELECTION, {"official", "mirror"})],
-)
-def test_results_name_the_lab_mode_and_data_source(quick_run, name, sources):
-    results = lab_results(quick_run, name)
-    assert results["lab"] == name
-    assert results["quick"] is True
-    assert results["data_source"] in sources
 
 
 # --- c2w2_lab_simple_transform: every value follows from x = y = 1, 2, 3 and s = hello, world, hello

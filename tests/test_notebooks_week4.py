@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import lab_results
+from helpers import passed_results
 
 pytestmark = pytest.mark.notebook
 
@@ -12,10 +12,8 @@ SIGNALS = "c2w4_lab_accelerometer_signals"
 ACTIVITIES = {"Walking", "Jogging", "Upstairs", "Downstairs", "Sitting", "Standing"}
 
 
-def test_weather_lab_splits_by_time_and_windows_in_order(quick_run):
-    results = lab_results(quick_run, WEATHER)
-    assert results["lab"] == WEATHER and results["quick"] is True
-    assert results["data_source"] in {"official", "mirror", "mirror-subset", "synthetic"}
+def test_weather_lab_splits_by_time_and_windows_in_order(lab_run):
+    results = passed_results(lab_run(WEATHER))
     sizes = results["split_sizes"]
     assert sizes["train"] > 0 and sizes["test"] > 0
     assert sizes["train"] + sizes["test"] == results["input_rows"]
@@ -33,8 +31,8 @@ def test_weather_lab_splits_by_time_and_windows_in_order(quick_run):
     assert all(0.0 <= v <= 1.0 for v in results["sample_features"].values())  # a train window
 
 
-def test_weather_lab_on_the_slice_uses_short_windows(quick_run):
-    results = lab_results(quick_run, WEATHER)
+def test_weather_lab_on_the_slice_uses_short_windows(lab_run):
+    results = passed_results(lab_run(WEATHER))
     if results["data_source"] != "mirror-subset":
         pytest.skip(f"ran on {results['data_source']} data, not the 1,000-row slice")
     assert results["input_rows"] == 1000 and results["history_hours"] == 24
@@ -44,9 +42,8 @@ def test_weather_lab_on_the_slice_uses_short_windows(quick_run):
         assert order["regular"] == order["steps"]  # the slice has no gaps nor repeats
 
 
-def test_signals_lab_cleans_splits_by_user_and_windows(quick_run):
-    results = lab_results(quick_run, SIGNALS)
-    assert results["lab"] == SIGNALS and results["quick"] is True
+def test_signals_lab_cleans_splits_by_user_and_windows(lab_run):
+    results = passed_results(lab_run(SIGNALS))
     assert results["synthetic"] == (results["data_source"] == "synthetic")
     assert set(results["vocabulary"]) == ACTIVITIES and len(results["vocabulary"]) == 6
     assert results["lines_read"] == results["lines_kept"] + sum(results["lines_dropped"].values())
@@ -59,8 +56,8 @@ def test_signals_lab_cleans_splits_by_user_and_windows(quick_run):
     assert all(0.0 <= v <= 1.0 for row in results["first_window_head"] for v in row)
 
 
-def test_signals_lab_synthetic_log_has_malformed_lines_of_each_kind(quick_run):
-    results = lab_results(quick_run, SIGNALS)
+def test_signals_lab_synthetic_log_has_malformed_lines_of_each_kind(lab_run):
+    results = passed_results(lab_run(SIGNALS))
     if results["data_source"] != "synthetic":
         pytest.skip(f"ran on {results['data_source']} data")
     assert set(results["lines_dropped"]) == {"empty", "field_count", "trailing_comma"}

@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from labs_utils import cli, runner
+from labs_utils import cli, hygiene, report, runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PASSING, FAILING = "c0w1_lab_passing", "c0w1_lab_failing"
@@ -50,7 +50,7 @@ def sequential_run(labs, tmp_path_factory):
     out = tmp_path_factory.mktemp("sequential")
     events: list[str] = []
     results = runner.run_labs(labs, output_dir=out, quick=True, jobs=1, seed=123, on_event=events.append)
-    runner.write_summary(results, out)
+    report.write_summary(results, out)
     return out, {r.lab: r for r in results}, events
 
 
@@ -102,7 +102,7 @@ def test_select_unknown_name_lists_available_labs(labs):
 
 
 def test_kernel_runs_this_interpreter():
-    assert Path(runner.kernel_executable()).parent == Path(sys.executable).parent
+    assert Path(runner._kernel_executable()).parent == Path(sys.executable).parent
 
 
 def test_statuses_and_order(sequential_run):
@@ -164,7 +164,7 @@ def test_one_progress_line_per_start_and_finish(sequential_run):
 
 def test_summary_table_and_files(sequential_run):
     out, results, _ = sequential_run
-    table = runner.summary_table(results.values())
+    table = report.summary_table(results.values())
     assert list(table.columns) == [
         "lab",
         "status",
@@ -194,7 +194,7 @@ def test_summary_table_and_files(sequential_run):
 
 
 def test_markdown_table_escapes_pipes():
-    text = runner.markdown_table(pd.DataFrame({"lab": ["a"], "error": ["x | y"]}))
+    text = report.markdown_table(pd.DataFrame({"lab": ["a"], "error": ["x | y"]}))
     assert text.splitlines()[0].startswith("| lab") and "x \\| y" in text
 
 
@@ -292,20 +292,20 @@ def test_cli_module_entry_point():
 
 def test_fixture_notebooks_are_clean(tmp_path):
     for path in FIXTURES.glob("*.ipynb"):
-        assert runner.check_notebook_hygiene(path) == []
+        assert hygiene.check_notebook_hygiene(path) == []
     copy = shutil.copytree(FIXTURES, tmp_path / "copy")
-    assert runner.strip_outputs([copy]) == []
+    assert hygiene.strip_outputs([copy]) == []
 
 
 def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run, tmp_path):
     executed = Path(shutil.copy(sequential_run[1][FAILING].notebook, tmp_path / "nb.ipynb"))
-    problems = runner.check_notebook_hygiene(executed)
+    problems = hygiene.check_notebook_hygiene(executed)
     assert any("have outputs" in p for p in problems)
     assert any("execution counts" in p for p in problems)
     assert any("added by papermill" in p for p in problems)
     assert all("labs strip" in p for p in problems)
 
-    assert runner.strip_outputs([executed]) == [executed]
+    assert hygiene.strip_outputs([executed]) == [executed]
     nb = nbformat.read(str(executed), as_version=4)
     source = nbformat.read(str(FIXTURES / f"{FAILING}.ipynb"), as_version=4)
     assert [c.source for c in nb.cells] == [c.source for c in source.cells]  # papermill cells gone
@@ -313,8 +313,8 @@ def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run
     assert all(c.get("execution_count") is None for c in nb.cells)
     assert nb.cells[2].metadata == {"tags": ["parameters"]}
     assert "papermill" not in nb.metadata
-    assert runner.check_notebook_hygiene(executed) == []
-    assert runner.strip_outputs([tmp_path]) == []  # idempotent
+    assert hygiene.check_notebook_hygiene(executed) == []
+    assert hygiene.strip_outputs([tmp_path]) == []  # idempotent
 
 
 @pytest.mark.parametrize(
@@ -330,7 +330,7 @@ def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run
     ],
 )
 def test_hygiene_names_each_problem(tmp_path, cells, expected):
-    problems = runner.check_notebook_hygiene(new_notebook(tmp_path / "c0w1_x.ipynb", cells))
+    problems = hygiene.check_notebook_hygiene(new_notebook(tmp_path / "c0w1_x.ipynb", cells))
     assert len(problems) == 1 and expected in problems[0]
 
 
@@ -381,7 +381,7 @@ def test_bench_table_keeps_run_order_and_both_measures(tmp_path):
             {"setting": "quick, jobs=2", "labs": 2, "passed": 2, "wall_seconds": 6.0},
         ]
     )
-    text = runner.write_bench(pd.DataFrame(rows), per_run, tmp_path).read_text()
+    text = report.write_bench(pd.DataFrame(rows), per_run, tmp_path).read_text()
     header = next(line for line in text.splitlines() if line.startswith("| lab"))
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert columns == [

@@ -151,52 +151,6 @@ def test_count_clean_results():
     assert counts == {"kept": 1, "empty": 1, "trailing_comma": 1, "field_count": 1}
 
 
-# --- the synthetic WISDM log -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def synthetic_log(tmp_path_factory):
-    path = tmp_path_factory.mktemp("wisdm") / "raw.txt"
-    return timeseries.write_synthetic_wisdm(path, users=4, readings_per_user=600, seed=3)
-
-
-def test_synthetic_wisdm_is_deterministic(synthetic_log, tmp_path):
-    again = timeseries.write_synthetic_wisdm(tmp_path / "again.txt", users=4, readings_per_user=600, seed=3)
-    other = timeseries.write_synthetic_wisdm(tmp_path / "other.txt", users=4, readings_per_user=600, seed=4)
-    assert again.read_bytes() == synthetic_log.read_bytes()
-    assert other.read_bytes() != synthetic_log.read_bytes()
-
-
-def test_synthetic_wisdm_has_the_raw_format_and_malformed_lines(synthetic_log):
-    lines = synthetic_log.read_text().splitlines()
-    counts = timeseries.count_clean_results(lines)
-    assert set(counts) == {"kept", "empty", "field_count", "trailing_comma"}
-    assert counts["kept"] > 0.98 * 4 * 600
-    assert any(line.endswith(",;") and line.count(",") == 6 for line in lines)  # stray comma, valid
-    kept = [timeseries.clean_wisdm_line(line)[1] for line in lines]
-    kept = [line for line in kept if timeseries.clean_wisdm_line(line)[0] == "kept"]
-    frame = pd.DataFrame([line.split(",") for line in kept], columns=timeseries.WISDM_COLUMNS)
-    frame = frame.astype({"user": int, "timestamp": np.int64, "x": float, "y": float, "z": float})
-    assert set(frame["user"]) == {1, 2, 3, 4}
-    assert set(frame["activity"]) == set(timeseries.WISDM_ACTIVITIES)
-    assert frame[["x", "y", "z"]].abs().max().max() <= 20
-    steps = frame.groupby("user")["timestamp"].diff().dropna()
-    assert steps.median() == pytest.approx(50e6, rel=0.05)  # 20 Hz in nanoseconds
-
-
-def test_synthetic_still_postures_are_dominated_by_gravity(synthetic_log):
-    rows = [line.rstrip(";").split(",") for line in synthetic_log.read_text().splitlines()]
-    frame = pd.DataFrame([r for r in rows if len(r) == 6 and r[5]], columns=timeseries.WISDM_COLUMNS)
-    frame[["x", "y", "z"]] = frame[["x", "y", "z"]].astype(float)
-    magnitude = np.sqrt((frame[["x", "y", "z"]] ** 2).sum(axis=1))
-    spread = magnitude.groupby(frame["activity"]).std()
-    level = magnitude.groupby(frame["activity"]).mean()
-    for still in ("Sitting", "Standing"):
-        assert level[still] == pytest.approx(9.8, abs=0.5)
-        assert spread[still] < spread["Walking"] / 5
-    assert spread["Jogging"] > spread["Walking"]
-
-
 def test_head_per_user_keeps_the_first_lines_of_each_user(tmp_path):
     source = tmp_path / "raw.txt"
     source.write_text("1,a;\n1,b;\n2,c;\n1,d;\n2,e;\n2,f;\n")
@@ -251,7 +205,7 @@ def test_time_order_report_counts_irregular_steps():
     assert report == {"steps": 5, "regular": 2, "gaps": 1, "short": 1, "repeated_or_backwards": 1}
 
 
-def test_load_examples_reads_scalar_features(tmp_path):
+def test_load_scalar_features_reads_them_in_file_order(tmp_path):
     path = str(tmp_path / "data.tfrecord")
     with tf.io.TFRecordWriter(path) as writer:
         for i in range(5):
@@ -265,7 +219,7 @@ def test_load_examples_reads_scalar_features(tmp_path):
             )
             writer.write(example.SerializeToString())
     spec = {"t": tf.io.FixedLenFeature([], tf.int64), "v": tf.io.FixedLenFeature([], tf.float32)}
-    frame = timeseries.load_examples(path, spec)
+    frame = timeseries.load_scalar_features(path, spec)
     assert frame["t"].tolist() == [0, 600, 1200, 1800, 2400]
     assert frame["v"].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
 
@@ -273,55 +227,7 @@ def test_load_examples_reads_scalar_features(tmp_path):
 def test_plots_return_figures():
     frame = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) ** 2, "c": np.ones(10)})
     assert timeseries.plot_series(frame, ["a", "b"]).axes
-    assert timeseries.plot_correlation(frame).axes
     assert timeseries.plot_counts(frame["a"].head(3)).axes
-
-
-# --- data access for the time-series labs (labs_utils.datasets) --------------------------------
-
-
-@pytest.fixture
-def offline_cache(tmp_path, monkeypatch, mirror_dir):
-    """An empty cache, the mirror directory, and no official downloads."""
-    monkeypatch.setenv("LABS_OFFLINE", "1")
-    monkeypatch.setenv("LABS_DATA_MIRROR", str(mirror_dir))
-    return tmp_path / "cache"
-
-
-def test_jena_quick_falls_back_to_the_real_slice(offline_cache):
-    from labs_utils import datasets
-
-    fetched = datasets.fetch_jena_climate(quick=True, data_dir=offline_cache)
-    assert fetched.data_source == "mirror-subset"
-    frame = pd.read_csv(fetched.path())
-    assert len(frame) == 1000 and frame.columns[0] == "Date Time"
-    seconds = frame["Date Time"].map(timeseries.parse_utc_seconds)
-    assert (seconds.diff().dropna() == 600).all()
-
-
-def test_jena_full_without_the_full_file_names_it(offline_cache):
-    from labs_utils import datasets
-
-    with pytest.raises(datasets.DataNotAvailableError) as info:
-        datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
-    message = str(info.value)
-    assert datasets.JENA_FULL in message and "SOURCE.md" in message and "QUICK=True" in message
-
-
-def test_wisdm_raw_quick_is_labelled_synthetic_and_full_raises(offline_cache):
-    from labs_utils import datasets
-
-    fetched = datasets.fetch_wisdm_raw(quick=True, data_dir=offline_cache)
-    assert fetched.data_source == "synthetic"
-    again = datasets.fetch_wisdm_raw(quick=True, data_dir=offline_cache)
-    assert again.path().read_bytes() == fetched.path().read_bytes()
-    first = fetched.path().read_text().splitlines()[0]
-    assert timeseries.clean_wisdm_line(first)[0] == "kept"
-    real_place = offline_cache / "wisdm" / datasets.WISDM_RAW
-    assert not real_place.exists()  # the stand-in never poses as the real file
-    with pytest.raises(datasets.DataNotAvailableError) as info:
-        datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
-    assert datasets.WISDM_RAW in str(info.value) and "SOURCE.md" in str(info.value)
 
 
 def test_plot_series_thins_long_frames():

@@ -147,16 +147,6 @@ def test_record_batches_turn_missing_scalars_into_nulls():
     assert batch.column(batch.schema.get_field_index("s")).to_pylist() == [[b"a"], None, [b"c"]]
 
 
-def test_tfrecord_files_expand_globs_and_sniff_gzip(tmp_path):
-    plain = write_examples(tmp_path / "a.tfrecord", RAW, gzipped=False)
-    zipped = write_examples(tmp_path / "b.tfrecord", RAW, gzipped=True)  # no .gz suffix
-    assert transform.tfrecord_files(str(tmp_path / "*.tfrecord")) == [str(plain), str(zipped)]
-    assert transform.tfrecord_files([plain, str(zipped)]) == [str(plain), str(zipped)]
-    assert (transform._is_gzip(str(plain)), transform._is_gzip(str(zipped))) == (False, True)
-    with pytest.raises(FileNotFoundError):
-        transform.tfrecord_files(str(tmp_path / "missing-*"))
-
-
 # --- one run over three kinds of source -------------------------------------------------------
 
 
@@ -234,13 +224,13 @@ def test_written_examples_match_the_materialized_rows(mixed):
         files = result.transformed_examples[split]
         assert [(f.parent.name, f.suffix) for f in files] == [(f"Split-{split}", ".gz")]
         assert files[0].read_bytes()[:2] == b"\x1f\x8b"
-        loaded = transform.load_examples(files, result.transformed_schema)
+        loaded = transform.load_example_files(files, result.transformed_schema)
         pd.testing.assert_frame_equal(
             loaded.sort_values(key).reset_index(drop=True), frame.sort_values(key).reset_index(drop=True)
         )
 
 
-def test_load_examples_agrees_with_tf_parsing(mixed):
+def test_load_example_files_agrees_with_tf_parsing(mixed):
     result, _, _ = mixed
     files = [str(p) for p in result.transformed_examples["train"]]
     spec = result.output().transformed_feature_spec()
@@ -248,7 +238,7 @@ def test_load_examples_agrees_with_tf_parsing(mixed):
         {k: v.numpy().item() for k, v in tf.io.parse_single_example(record, spec).items()}
         for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
     )
-    loaded = transform.load_examples(files)  # types inferred from the examples themselves
+    loaded = transform.load_example_files(files)  # types inferred from the examples themselves
     assert list(loaded.columns) == OUTPUTS
     pd.testing.assert_frame_equal(loaded, parsed[OUTPUTS], check_dtype=False)
 

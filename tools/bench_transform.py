@@ -20,11 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-CATEGORICAL = [
-    "education", "marital-status", "occupation", "race", "relationship", "workclass", "sex",
-    "native-country",
-]  # fmt: skip
-NUMERIC = ["fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 # The shared dataset mirror next to the checkout, used when LABS_DATA_MIRROR is not set.
 SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -84,9 +79,11 @@ def preprocessing_fn(inputs):
     """Scale 5 numeric features, bucketize age and integerize 9 string features."""
     import tensorflow_transform as tft
 
-    outputs = {f"{name}_xf": tft.scale_to_0_1(inputs[name]) for name in NUMERIC}
+    from labs_utils import datasets
+
+    outputs = {f"{name}_xf": tft.scale_to_0_1(inputs[name]) for name in datasets.CENSUS_NUMERIC_FEATURES}
     outputs["age_xf"] = tft.bucketize(inputs["age"], 4)
-    for name in [*CATEGORICAL, "label"]:
+    for name in [*datasets.CENSUS_CATEGORICAL_FEATURES, datasets.CENSUS_LABEL]:
         outputs[f"{name}_xf"] = tft.compute_and_apply_vocabulary(inputs[name])
     return outputs
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from labs_utils import runner
+from labs_utils import hygiene, report, runner
+
+__all__ = ["build_parser", "main"]
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("list", "List the labs in course order with their titles.")
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
-    p.set_defaults(func=cmd_list)
+    p.set_defaults(func=_cmd_list)
 
     p = add("run", "Run labs with papermill; write executed notebooks, HTML and a summary.")
     p.add_argument(
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the HTML export of executed notebooks (default: export HTML)",
     )
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=_cmd_run)
 
     p = add("bench", "Time every lab and measure its peak memory, quick and full, sequential and parallel.")
     p.add_argument("names", nargs="*", metavar="NAME", help="lab names or substrings (default: all labs)")
@@ -88,11 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3600, help="per-cell timeout in seconds (0: no limit)")
     p.add_argument("--output", type=Path, default=Path("runs/bench"), help="output folder")
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
-    p.set_defaults(func=cmd_bench)
+    p.set_defaults(func=_cmd_bench)
 
     for name, help_text, func in (
-        ("strip", "Remove outputs, execution counts and run metadata (keeps cell tags).", cmd_strip),
-        ("check", "Check notebook hygiene: no outputs, a parameters cell, a title.", cmd_check),
+        ("strip", "Remove outputs, execution counts and run metadata (keeps cell tags).", _cmd_strip),
+        ("check", "Check notebook hygiene: no outputs, a parameters cell, a title.", _cmd_check),
     ):
         p = add(name, help_text)
         p.add_argument(
@@ -107,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = add("data", "List or fetch the datasets the labs use.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = data_sub.add_parser("list", help="show the dataset registry", formatter_class=_HelpFormatter)
-    p.set_defaults(func=cmd_data_list)
+    p.set_defaults(func=_cmd_data_list)
     p = data_sub.add_parser(
         "fetch",
         help="fetch datasets into the cache (cache -> mirror -> official URL)",
@@ -118,18 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-missing", action="store_true", help="report files that cannot be fetched instead of failing"
     )
-    p.set_defaults(func=cmd_data_fetch)
+    p.set_defaults(func=_cmd_data_fetch)
     return parser
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def _cmd_list(args: argparse.Namespace) -> int:
     """Print the labs as a markdown table."""
     labs = runner.discover(args.notebooks)
     print(tabulate([(lab.name, lab.title) for lab in labs], headers=["lab", "title"], tablefmt="github"))
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace) -> int:
     """Run the selected labs, print and write the summary; 1 if any lab did not pass."""
     try:
         labs = runner.select(runner.discover(args.notebooks), args.names)
@@ -152,15 +154,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         html=args.html,
     )
-    md, js = runner.write_summary(results, output)
+    md, js = report.write_summary(results, output)
     print()
-    print(runner.markdown_table(runner.summary_table(results)))
+    print(report.markdown_table(report.summary_table(results)))
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
     return 1 if failed else 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def _cmd_bench(args: argparse.Namespace) -> int:
     """Benchmark the selected labs and write runs/bench/bench.md; 1 if any run failed."""
     try:
         labs = runner.select(runner.discover(args.notebooks), args.names)
@@ -172,28 +174,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if bad := sorted(set(modes) - {"quick", "full"}):
         print(f"error: unknown mode(s) {bad}; use quick and/or full", file=sys.stderr)
         return 2
-    per_lab, per_run = runner.bench(
+    per_lab, per_run = report.bench(
         labs, output_dir=args.output, modes=modes, jobs=jobs, timeout=args.timeout or None
     )
-    path = runner.write_bench(per_lab, per_run, args.output)
+    path = report.write_bench(per_lab, per_run, args.output)
     print(path.read_text(encoding="utf-8"))
     return 0 if (per_run["passed"] == per_run["labs"]).all() else 1
 
 
-def cmd_strip(args: argparse.Namespace) -> int:
+def _cmd_strip(args: argparse.Namespace) -> int:
     """Strip outputs and run metadata from notebooks in place."""
     paths = args.paths or [runner.default_notebooks_dir()]
-    changed = runner.strip_outputs(paths)
+    changed = hygiene.strip_outputs(paths)
     for path in changed:
         print(f"stripped {path}")
     print(f"{len(changed)} notebook(s) changed")
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _cmd_check(args: argparse.Namespace) -> int:
     """Print hygiene problems; 1 if there are any."""
-    notebooks = runner.notebook_paths(args.paths or [runner.default_notebooks_dir()])
-    problems = [p for path in notebooks for p in runner.check_notebook_hygiene(path)]
+    notebooks = hygiene.notebook_paths(args.paths or [runner.default_notebooks_dir()])
+    problems = [p for path in notebooks for p in hygiene.check_notebook_hygiene(path)]
     for problem in problems:
         print(problem)
     if not notebooks:
@@ -203,15 +205,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_data_list(args: argparse.Namespace) -> int:
+def _cmd_data_list(args: argparse.Namespace) -> int:
     """Print the dataset registry as a markdown table."""
     from labs_utils import datasets  # imported here: loading the registry is not free
 
-    print(runner.markdown_table(datasets.datasets_table()))
+    print(report.markdown_table(datasets.datasets_table()))
     return 0
 
 
-def cmd_data_fetch(args: argparse.Namespace) -> int:
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
     """Fetch datasets and print one row per file; 1 if a needed file is unavailable."""
     from labs_utils import datasets
 

@@ -1,7 +1,7 @@
-"""Run lab notebooks headlessly with papermill, export HTML and summarise the results.
+"""Run lab notebooks headlessly with papermill and export HTML; ``report`` summarises the runs.
 
-papermill, nbconvert, nbformat and pandas are imported inside the functions that need them:
-together they take seconds to import, and `labs list` should answer at once.
+papermill, nbconvert and nbformat are imported inside the functions that need them: together
+they take seconds to import, and `labs list` should answer at once.
 """
 
 from __future__ import annotations
@@ -14,28 +14,34 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
-if TYPE_CHECKING:
-    import pandas as pd
+from labs_utils import hygiene
+
+__all__ = [
+    "KERNEL_ENV",
+    "KERNEL_NAME",
+    "NOTEBOOK_PATTERN",
+    "Lab",
+    "LabResult",
+    "UnknownLabError",
+    "default_notebooks_dir",
+    "discover",
+    "export_html",
+    "run_lab",
+    "run_labs",
+    "select",
+]
 
 NOTEBOOK_PATTERN = "c[0-9]*w[0-9]*_*.ipynb"
-KERNEL_NAME = "python3"
+KERNEL_NAME = hygiene.KERNEL_NAME
 KERNEL_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0"}
-PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
-# Cell metadata that belongs in git; everything else (papermill, execution, collapsed, ...) is
-# run or editor state.
-KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name"}
-DROP_NOTEBOOK_METADATA = {"papermill", "widgets", "execution"}
-# Tags papermill puts on the cells it adds to an executed notebook.
-PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
-STRIP_HINT = "run `labs strip {path}`"
 
 
 @dataclass(frozen=True)
@@ -145,22 +151,13 @@ def default_notebooks_dir() -> Path:
     return checkout if checkout.is_dir() else Path.cwd() / "notebooks"
 
 
-def notebook_title(path: Path) -> str:
-    """Return the first H1 of the notebook's first markdown cell, or "" if it has none."""
-    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
-    for cell in cells:
-        if cell.get("cell_type") == "markdown":
-            return _h1(_source(cell)) or ""
-    return ""
-
-
 def discover(notebooks_dir: str | Path | None = None) -> list[Lab]:
     """List the lab notebooks (`c<course>w<week>_*.ipynb`) in course order."""
     folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"notebooks directory {folder} does not exist")
     paths = sorted(folder.glob(NOTEBOOK_PATTERN))
-    return [Lab(p.stem, p.resolve(), notebook_title(p)) for p in paths]
+    return [Lab(p.stem, p.resolve(), hygiene.notebook_title(p)) for p in paths]
 
 
 def select(labs: Sequence[Lab], names: Iterable[str] | None) -> list[Lab]:
@@ -191,18 +188,18 @@ def select(labs: Sequence[Lab], names: Iterable[str] | None) -> list[Lab]:
 # --- running --------------------------------------------------------------------------------
 
 
-def kernel_executable(kernel_name: str = KERNEL_NAME) -> str:
+def _kernel_executable(kernel_name: str = KERNEL_NAME) -> str:
     """Return the Python executable jupyter_client launches for `kernel_name`."""
     return AsyncKernelManager(kernel_name=kernel_name).format_kernel_cmd()[0]
 
 
 def _check_kernel(kernel_name: str) -> None:
     """Fail unless the kernel runs in this interpreter's environment."""
-    kernel_bin = Path(os.path.abspath(kernel_executable(kernel_name))).parent
+    kernel_bin = Path(os.path.abspath(_kernel_executable(kernel_name))).parent
     our_bin = Path(os.path.abspath(sys.executable)).parent
     if kernel_bin != our_bin:
         raise RuntimeError(
-            f"kernel {kernel_name!r} runs {kernel_executable(kernel_name)}, not this environment "
+            f"kernel {kernel_name!r} runs {_kernel_executable(kernel_name)}, not this environment "
             f"({our_bin}); remove the other {kernel_name!r} kernelspec (`jupyter kernelspec list`) "
             "or unset JUPYTER_PATH"
         )
@@ -259,16 +256,16 @@ def run_lab(
     except papermill.PapermillExecutionError as err:
         result.status = "failed"
         result.cell_index = _source_index(lab.path, err.cell_index, err.source)
-        result.cell_source = _first_line(err.source)
+        result.cell_source = hygiene.first_line(err.source)
         result.cell_line = _raising_line(err.traceback, err.source)
-        result.error = _first_line(f"{err.ename}: {err.evalue}" if err.evalue else err.ename)
+        result.error = hygiene.first_line(f"{err.ename}: {err.evalue}" if err.evalue else err.ename)
     except CellTimeoutError:
         result.status = "timeout"
         result.error = f"CellTimeoutError: a cell ran longer than the {timeout} s timeout"
         _mark_timeout(lab, executed, result)
     except Exception as err:  # noqa: BLE001 - kernel deaths, bad notebooks: report, don't stop
         result.status = "failed"
-        result.error = _first_line(f"{type(err).__name__}: {err}")
+        result.error = hygiene.first_line(f"{type(err).__name__}: {err}")
     result.seconds = round(time.perf_counter() - start, 1)
     result.peak_rss_mb = memory.peak_mb
     result.notebook = executed if executed.exists() else None
@@ -395,7 +392,7 @@ def _mark_timeout(lab: Lab, executed: Path, result: LabResult) -> None:
         return
     index = started[-1]
     result.cell_index = _source_index(lab.path, index, nb.cells[index].source)
-    result.cell_source = _first_line(nb.cells[index].source)
+    result.cell_source = hygiene.first_line(nb.cells[index].source)
     banner = nbformat.v4.new_markdown_cell(
         f"**Timed out**: cell {result.cell_index} (`{result.cell_source}`) ran longer than the "
         "per-cell timeout; the run stopped there."
@@ -412,13 +409,13 @@ def _raising_line(traceback: list[str], source: str) -> str | None:
     if not match or not 0 < int(match.group(1)) <= len(lines):
         return None
     number = int(match.group(1))
-    return f"{number}: {_first_line(lines[number - 1])}"
+    return f"{number}: {hygiene.first_line(lines[number - 1])}"
 
 
 def _source_index(source_path: Path, executed_index: int, source: str) -> int:
     """Map a cell index of the executed notebook (which has an injected cell) to the source's."""
     cells = json.loads(Path(source_path).read_text(encoding="utf-8"))["cells"]
-    same = [i for i, cell in enumerate(cells) if _source(cell) == source]
+    same = [i for i, cell in enumerate(cells) if hygiene.cell_source(cell) == source]
     return min(same, key=lambda i: abs(i - executed_index)) if same else executed_index
 
 
@@ -429,284 +426,3 @@ def _read_results(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-# --- summary --------------------------------------------------------------------------------
-
-
-def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
-    """Tabulate lab results: status, time, data source and, for failures, cell and error."""
-    import pandas as pd
-
-    rows = [
-        {
-            "lab": r.lab,
-            "status": r.status,
-            "seconds": r.seconds,
-            "peak_mb": r.peak_rss_mb,
-            "data_source": r.data_source,
-            "quick": r.quick,
-            "failed_cell": _failed_cell(r),
-            "error": r.error or "",
-        }
-        for r in results
-    ]
-    columns = ["lab", "status", "seconds", "peak_mb", "data_source", "quick", "failed_cell", "error"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _failed_cell(result: LabResult) -> str:
-    """Describe where a lab failed: cell index, first line and, if elsewhere, the raising line."""
-    if result.cell_index is None:
-        return ""
-    text = f"{result.cell_index}: {result.cell_source}"
-    if result.cell_line and not result.cell_line.startswith("1: "):
-        text += f" (line {result.cell_line})"
-    return text
-
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """Render a DataFrame as a GitHub markdown table, escaping pipes inside cells."""
-    escaped = df.apply(lambda col: col.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v))
-    return escaped.to_markdown(index=False)
-
-
-def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple[Path, Path]:
-    """Write `summary.md` (markdown table) and `summary.json` (one record per lab) to `output_dir`."""
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    passed = sum(r.passed for r in results)
-    md = out / "summary.md"
-    md.write_text(
-        "# Lab run summary\n\n"
-        f"{passed} of {len(results)} labs passed.\n\n"
-        f"{markdown_table(summary_table(results))}\n",
-        encoding="utf-8",
-    )
-    records = []
-    for r in results:
-        record = asdict(r)
-        record.pop("results")
-        for key in ("notebook", "html"):
-            if record[key] is not None:
-                record[key] = os.path.relpath(record[key], out.resolve())
-        records.append(record)
-    js = out / "summary.json"
-    js.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
-    return md, js
-
-
-# --- benchmark ------------------------------------------------------------------------------
-
-
-def bench(
-    labs: Sequence[Lab],
-    *,
-    output_dir: str | Path,
-    modes: Sequence[str] = ("quick", "full"),
-    jobs: Sequence[int] = (1, 2),
-    timeout: float | None = None,
-    on_event: Callable[[str], Any] | None = print,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the labs once per (mode, jobs) setting; return per-lab and per-setting tables.
-
-    The per-lab table has each lab's wall time and peak memory per setting; the per-setting
-    table has the whole run's wall time, so sequential and parallel runs compare.
-    """
-    import pandas as pd
-
-    per_lab, per_run = [], []
-    for mode in modes:
-        for n in jobs:
-            setting = f"{mode}, jobs={n}"
-            if on_event is not None:
-                on_event(f"== {setting}")
-            start = time.perf_counter()
-            results = run_labs(
-                labs,
-                output_dir=Path(output_dir) / f"{mode}-jobs{n}",
-                quick=mode == "quick",
-                jobs=n,
-                timeout=timeout,
-                html=False,
-                on_event=on_event,
-            )
-            wall = round(time.perf_counter() - start, 1)
-            per_run.append(
-                {
-                    "setting": setting,
-                    "labs": len(results),
-                    "passed": sum(r.passed for r in results),
-                    "wall_seconds": wall,
-                }
-            )
-            per_lab += [
-                {
-                    "lab": r.lab,
-                    "setting": setting,
-                    "status": r.status,
-                    "seconds": r.seconds,
-                    "peak_mb": r.peak_rss_mb,
-                    "data_source": r.data_source,
-                }
-                for r in results
-            ]
-    return pd.DataFrame(per_lab), pd.DataFrame(per_run)
-
-
-def write_bench(per_lab: pd.DataFrame, per_run: pd.DataFrame, output_dir: str | Path) -> Path:
-    """Write the benchmark tables as markdown to `<output_dir>/bench.md`."""
-    import platform
-
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    wide = per_lab.pivot_table(index="lab", columns="setting", values=["seconds", "peak_mb"], aggfunc="first")
-    settings = list(dict.fromkeys(per_lab["setting"]))  # run order, not alphabetical
-    wide = wide[[(value, setting) for value in ("seconds", "peak_mb") for setting in settings]]
-    wide.columns = [f"{value} ({setting})" for value, setting in wide.columns]
-    body = (
-        "# Lab benchmark\n\n"
-        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Seconds are wall time per "
-        "lab including kernel start and imports; peak_mb is the kernel's resident memory (children "
-        "included), sampled every 0.25 s.\n\n"
-        f"## Whole runs\n\n{markdown_table(per_run)}\n\n"
-        f"## Per lab\n\n{markdown_table(wide.reset_index())}\n"
-    )
-    path = out / "bench.md"
-    path.write_text(body, encoding="utf-8")
-    return path
-
-
-# --- hygiene --------------------------------------------------------------------------------
-
-
-def notebook_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand files and directories into the notebooks they hold (checkpoints skipped)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        elif path.suffix == ".ipynb":
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"{path} is neither a notebook nor a directory")
-    return found
-
-
-def strip_outputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Remove outputs, execution counts and run metadata; keep cell tags such as `parameters`.
-
-    Args:
-        paths: notebooks, or directories searched for them.
-
-    Returns:
-        The notebooks whose file content changed.
-    """
-    import nbformat
-
-    changed = []
-    for path in notebook_paths(paths):
-        before = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(before, as_version=4)
-        nb.cells = [cell for cell in nb.cells if not PAPERMILL_TAGS & set(_tags(cell))]
-        for cell in nb.cells:
-            _strip_cell(cell)
-        for key in DROP_NOTEBOOK_METADATA:
-            nb.metadata.pop(key, None)
-        after = nbformat.writes(nb)
-        after += "" if after.endswith("\n") else "\n"
-        if after != before:
-            path.write_text(after, encoding="utf-8")
-            changed.append(path)
-    return changed
-
-
-def _strip_cell(cell: dict[str, Any]) -> None:
-    """Clear one cell's outputs, execution count and run metadata in place."""
-    if cell.get("cell_type") == "code":
-        cell["outputs"] = []
-        cell["execution_count"] = None
-    meta = cell.get("metadata", {})
-    for key in list(meta):
-        if key not in KEEP_CELL_METADATA or (key == "tags" and not meta[key]):
-            del meta[key]
-
-
-def check_notebook_hygiene(path: str | Path) -> list[str]:
-    """List what is wrong with a committed notebook, each problem with how to fix it."""
-    import nbformat
-
-    path = Path(path)
-    strip = STRIP_HINT.format(path=path)
-    nb = nbformat.read(str(path), as_version=4)
-    cells = list(enumerate(nb.cells))
-    strippable = {
-        "have outputs": [i for i, c in cells if c.get("outputs")],
-        "have execution counts": [i for i, c in cells if c.get("execution_count") is not None],
-        "have run or editor metadata": [
-            i for i, c in cells if set(c.get("metadata", {})) - KEEP_CELL_METADATA
-        ],
-        "were added by papermill": [i for i, c in cells if PAPERMILL_TAGS & set(_tags(c))],
-    }
-    problems = [f"{path.name}: cells {idx} {what}; {strip}" for what, idx in strippable.items() if idx]
-    stray = sorted(DROP_NOTEBOOK_METADATA & set(nb.metadata))
-    if stray:
-        problems.append(f"{path.name}: notebook metadata has {stray}; {strip}")
-    empty = [i for i, c in cells if not _source(c).strip()]
-    if empty:
-        problems.append(f"{path.name}: cells {empty} are empty; delete them")
-    kernel = nb.metadata.get("kernelspec", {}).get("name")
-    if kernel != KERNEL_NAME:
-        problems.append(
-            f"{path.name}: kernelspec name is {kernel!r}; set metadata.kernelspec.name to "
-            f"{KERNEL_NAME!r} so the runner and every reader use the project interpreter"
-        )
-    own_cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(_tags(c))]
-    return problems + _title_problems(path, own_cells) + _parameter_problems(path, own_cells)
-
-
-def _title_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
-    """Check that the first markdown cell opens with an H1 title."""
-    markdown = [cell for cell in cells if cell.get("cell_type") == "markdown"]
-    if not markdown or not _h1(_source(markdown[0])):
-        return [f"{path.name}: the first markdown cell has no H1 title; start it with '# <Title>'"]
-    return []
-
-
-def _parameter_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
-    """Check for one `parameters` cell that defines QUICK, DATA_DIR, OUTPUT_DIR and SEED."""
-    tagged = [cell for cell in cells if "parameters" in _tags(cell)]
-    if not tagged:
-        return [
-            f"{path.name}: no cell tagged `parameters`; tag the cell defining "
-            f'{", ".join(PARAMETER_NAMES)} (jupytext: `# %% tags=["parameters"]`)'
-        ]
-    source = _source(tagged[0])
-    missing = [n for n in PARAMETER_NAMES if not re.search(rf"^{n}\s*=", source, re.MULTILINE)]
-    if missing:
-        return [f"{path.name}: the `parameters` cell does not define {missing}; add them"]
-    return []
-
-
-def _tags(cell: dict[str, Any]) -> list[str]:
-    """Return a cell's tags."""
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def _source(cell: dict[str, Any]) -> str:
-    """Return a cell's source as one string (JSON stores it as a list of lines)."""
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _h1(markdown: str) -> str | None:
-    """Return the first H1 heading's text in a markdown string."""
-    match = re.search(r"^#\s+(.+?)\s*#*\s*$", markdown, re.MULTILINE)
-    return match.group(1) if match else None
-
-
-def _first_line(text: str, width: int = 120) -> str:
-    """Return the first non-blank line of text, shortened to `width` characters."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return line if len(line) <= width else line[: width - 1] + "…"

@@ -262,19 +262,22 @@ def plot_metrics(
 def plot_correlation_heatmap(
     frame: pd.DataFrame, *, title: str = "Pearson correlation", annotate: bool = False
 ) -> Figure:
-    """Draw the Pearson correlation matrix of ``frame``'s columns as a heatmap.
+    """Return a heatmap figure of the Pearson correlation matrix of ``frame``'s numeric columns.
 
+    ``annotate=True`` writes each r (two decimals) in its cell, white on the dark ends of the scale.
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
-    corr = frame.corr()
+    corr = frame.select_dtypes("number").corr()
     size = max(6.0, 0.35 * len(corr))
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    image = ax.imshow(corr.to_numpy(), cmap="coolwarm", vmin=-1, vmax=1)
+    image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize="small")
     ax.set_yticks(range(len(corr)), corr.index, fontsize="small")
     if annotate:
         for (i, j), value in np.ndenumerate(corr.to_numpy()):
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize="x-small")
+            if not np.isnan(value):
+                colour = "white" if abs(value) > 0.6 else "black"
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small", color=colour)
     fig.colorbar(image, ax=ax, shrink=0.8, label="r")
     ax.set_title(title)
     fig.tight_layout()

@@ -6,6 +6,7 @@ arrays (eagerly, in tests). Windows come from ``tf.data.Dataset.window``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from labs_utils import records
 
 if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.timeseries` is cheap
     import tensorflow as tf
@@ -27,9 +30,9 @@ WIND_SENTINEL = -9999.0  # the Jena file's code for a failed wind reading
 
 WISDM_COLUMNS = ("user", "activity", "timestamp", "x", "y", "z")
 WISDM_ACTIVITIES = ("Walking", "Jogging", "Upstairs", "Downstairs", "Sitting", "Standing")
-WISDM_HZ = 20
 KEPT = "kept"
 DROP_REASONS = ("empty", "field_count", "trailing_comma")
+_PARSE_BATCH = 4096
 
 
 # --- timestamps and cyclical time -------------------------------------------------------------
@@ -176,19 +179,19 @@ def time_order_report(seconds: np.ndarray, step: int) -> dict[str, int]:
 # --- reading transformed examples back -------------------------------------------------------
 
 
-def load_examples(files: str | Path | Sequence[str | Path], feature_spec: Mapping) -> pd.DataFrame:
-    """Load TFRecord files of ``tf.Example`` into a DataFrame with one column per spec feature.
+def load_scalar_features(files: str | Path | Sequence[str | Path], feature_spec: Mapping) -> pd.DataFrame:
+    """Return a DataFrame with one column per ``feature_spec`` feature, parsed from TFRecord files.
 
-    Scalar features (``FixedLenFeature([])``) only; files come back in the order given.
-    Introduced in c2w4_lab_weather_timeseries.
+    Scalar features (``FixedLenFeature([])``) only; files come back in the order given (a glob
+    is expanded in sorted order). Introduced in c2w4_lab_weather_timeseries.
     """
     import tensorflow as tf
 
-    paths = [str(files)] if isinstance(files, str | Path) else [str(f) for f in files]
+    paths = [files] if isinstance(files, str | Path) else list(files)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in feature_spec}
-    dataset = tf.data.TFRecordDataset(paths).batch(4096)
-    for batch in dataset.map(lambda records: tf.io.parse_example(records, dict(feature_spec))):
-        for name, value in batch.items():
+    serialized = itertools.chain.from_iterable(records.read_records(p) for p in paths)
+    while chunk := list(itertools.islice(serialized, _PARSE_BATCH)):
+        for name, value in tf.io.parse_example(chunk, dict(feature_spec)).items():
             columns[name].append(value.numpy())
     return pd.DataFrame(
         {name: np.concatenate(parts) if parts else np.array([]) for name, parts in columns.items()}
@@ -245,110 +248,6 @@ def head_per_user(source: str | Path, target: str | Path, lines_per_user: int) -
     return target
 
 
-# Per activity: step frequency (Hz), swing amplitudes of x, y, z and the gravity vector the phone
-# feels in the trouser pocket (m/s², 10 ≈ 1 g, like the raw file).
-_ACTIVITY_SIGNALS = {
-    "Walking": (1.9, (2.5, 4.5, 2.0), (1.0, 9.5, 1.0)),
-    "Jogging": (2.7, (5.0, 8.0, 3.5), (-1.5, 8.0, 0.5)),
-    "Upstairs": (1.5, (2.0, 3.0, 1.5), (0.5, 9.0, 2.0)),
-    "Downstairs": (1.7, (3.0, 5.0, 2.0), (0.5, 9.5, 1.0)),
-    "Sitting": (0.0, (0.0, 0.0, 0.0), (5.5, 1.5, 8.0)),
-    "Standing": (0.0, (0.0, 0.0, 0.0), (0.3, 9.7, 1.2)),
-}
-# Share of each activity in the real raw log (WISDM_ar_v1.1_raw_about.txt).
-_ACTIVITY_SHARES = {
-    "Walking": 0.386,
-    "Jogging": 0.312,
-    "Upstairs": 0.112,
-    "Downstairs": 0.091,
-    "Sitting": 0.055,
-    "Standing": 0.044,
-}
-# One malformed line of a real kind every so many readings, per kind.
-_MALFORMED_EVERY = {"stray_comma": 170, "no_semicolon": 310, "missing_z": 420, "trailing_comma": 530}
-
-
-def write_synthetic_wisdm(
-    path: str | Path, *, users: int = 36, readings_per_user: int = 1500, seed: int = 0
-) -> Path:
-    """Write a deterministic synthetic stand-in for ``WISDM_ar_v1.1_raw.txt`` in its exact format.
-
-    Each user records all six activities at 20 Hz in shuffled segments, sized roughly like the real
-    log's class shares: periodic swings for the moving ones, gravity plus sensor noise for Sitting
-    and Standing. Lines read
-    ``user,activity,timestamp_ns,x,y,z;`` with malformed lines of the real file's kinds mixed in:
-    a stray ``,;`` terminator or none (both still valid), a missing ``z`` before ``;``, a trailing
-    comma, and empty lines. Same arguments, same bytes. Introduced in
-    c2w4_lab_accelerometer_signals.
-    """
-    rng = np.random.default_rng(seed)
-    step_ns = 1_000_000_000 // WISDM_HZ
-    lines: list[str] = []
-    serial = 0
-    for user in range(1, users + 1):
-        scale = rng.uniform(0.8, 1.2)
-        tempo = rng.uniform(0.9, 1.1)
-        clock = int(rng.integers(10**12, 5 * 10**13)) // step_ns * step_ns
-        lengths = dict(zip(_ACTIVITY_SHARES, _segment_lengths(rng, readings_per_user), strict=True))
-        for activity in rng.permutation(list(_ACTIVITY_SHARES)):
-            n = lengths[activity]
-            xyz = _activity_signal(rng, str(activity), n, scale, tempo)
-            jitter = rng.integers(-2_000_000, 2_000_000, size=n)
-            for i in range(n):
-                stamp = clock + i * step_ns + int(jitter[i])
-                values = [_java_float(v) for v in xyz[i]]
-                lines.append(_raw_line(user, str(activity), stamp, values, serial))
-                serial += 1
-                if serial % 2003 == 0:
-                    lines.append("")
-            clock += n * step_ns + int(rng.integers(2, 30)) * 1_000_000_000
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return target
-
-
-def _segment_lengths(rng: np.random.Generator, total: int) -> list[int]:
-    """Split ``total`` readings over the activities roughly as the real log does, each non-empty."""
-    floor = total // (4 * len(_ACTIVITY_SHARES))
-    weights = np.array(list(_ACTIVITY_SHARES.values())) * rng.uniform(0.8, 1.2, len(_ACTIVITY_SHARES))
-    lengths = np.floor(weights / weights.sum() * (total - floor * len(weights))).astype(int) + floor
-    lengths[0] += total - lengths.sum()
-    return lengths.tolist()
-
-
-def _activity_signal(
-    rng: np.random.Generator, activity: str, n: int, scale: float, tempo: float
-) -> np.ndarray:
-    freq, swing, gravity = _ACTIVITY_SIGNALS[activity]
-    t = np.arange(n) / WISDM_HZ
-    phase = rng.uniform(0, 2 * np.pi, size=3)
-    noise = 0.08 if freq == 0 else 0.4
-    columns = []
-    for axis in range(3):
-        wave = swing[axis] * scale * np.sin(2 * np.pi * freq * tempo * (axis % 2 + 1) * t + phase[axis])
-        columns.append(gravity[axis] + wave + rng.normal(0, noise, size=n))
-    return np.clip(np.stack(columns, axis=1), -19.6, 19.6)
-
-
-def _java_float(value: float) -> str:
-    """Format like Java's ``Float.toString`` for this range: shortest float32 digits, ``.0`` kept."""
-    return np.format_float_positional(np.float32(value), unique=True, trim="0")
-
-
-def _raw_line(user: int, activity: str, stamp: int, values: list[str], serial: int) -> str:
-    head = f"{user},{activity},{stamp}"
-    if serial % _MALFORMED_EVERY["missing_z"] == 7:
-        return f"{head},{values[0]},{values[1]},;"
-    if serial % _MALFORMED_EVERY["trailing_comma"] == 11:
-        return f"{head},{values[0]},{values[1]},"
-    if serial % _MALFORMED_EVERY["stray_comma"] == 3:
-        return f"{head},{values[0]},{values[1]},{values[2]},;"
-    if serial % _MALFORMED_EVERY["no_semicolon"] == 5:
-        return f"{head},{values[0]},{values[1]},{values[2]}"
-    return f"{head},{values[0]},{values[1]},{values[2]};"
-
-
 # --- plots -----------------------------------------------------------------------------------
 
 
@@ -372,28 +271,6 @@ def plot_series(
         ax.plot(thin.index, thin[name].to_numpy(), linewidth=0.8)
         ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
     fig.suptitle(title if step == 1 else f"{title} (one row in {step})")
-    return fig
-
-
-def plot_correlation(df: pd.DataFrame, *, title: str = "Correlation") -> Figure:
-    """Draw the Pearson correlation matrix of the numeric columns as an annotated heatmap.
-
-    Introduced in c2w4_lab_weather_timeseries.
-    """
-    import matplotlib.pyplot as plt
-
-    corr = df.select_dtypes("number").corr()
-    fig, ax = plt.subplots(figsize=(9, 8))
-    image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(range(len(corr)), corr.columns, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(corr)), corr.columns, fontsize=8)
-    for (i, j), value in np.ndenumerate(corr.to_numpy()):
-        if not np.isnan(value):
-            colour = "white" if abs(value) > 0.6 else "black"
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 

@@ -34,13 +34,14 @@ from tensorflow_transform.tf_metadata import schema_utils
 from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
+from labs_utils import records
+
 Source = pd.DataFrame | list[dict] | str | Path | list[str | Path]
 
 DEFAULT_BEAM_FLAGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
 # Hidden column that carries each in-memory row's position through TFT (a passthrough key), so
 # materialized frames come back in input order whatever order the runner emits batches in.
 _ROW_KEY = "__labs_row__"
-_GZIP_MAGIC = b"\x1f\x8b"
 _ARROW_VALUE_TYPES = {
     schema_pb2.INT: pa.int64(),
     schema_pb2.FLOAT: pa.float32(),
@@ -335,15 +336,15 @@ def _read_materialized(directory: Path) -> pd.DataFrame:
     """Read the Arrow batches written by ``_write_split`` back into one DataFrame."""
     files = sorted(str(p) for p in directory.glob("part*"))
     batches = []
-    for record in tf.data.TFRecordDataset(files):
-        batches.extend(pa.ipc.open_stream(io.BytesIO(record.numpy())).read_all().to_batches())
+    for record in records.read_records(files) if files else ():
+        batches.extend(pa.ipc.open_stream(io.BytesIO(record)).read_all().to_batches())
     return _frame_from_batches(batches)
 
 
-def load_examples(
+def load_example_files(
     source: str | Path | Sequence[str | Path], schema: schema_pb2.Schema | None = None
 ) -> pd.DataFrame:
-    """Load serialized ``tf.Example``s from TFRecord file(s) or a glob (gzip detected) as a DataFrame.
+    """Return the ``tf.Example``s of TFRecord file(s) or a glob (gzip detected) as a DataFrame.
 
     Features holding one value per row become scalar columns, others lists; bytes are decoded to
     str. With ``schema``, only its features are read, with its types. Introduced in
@@ -351,11 +352,10 @@ def load_examples(
     """
     decoder = example_coder.ExamplesToRecordBatchDecoder(schema.SerializeToString() if schema else None)
     batches = []
-    for path in tfrecord_files(source):
-        compression = "GZIP" if _is_gzip(path) else ""
-        records = [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=compression)]
-        if records:
-            batches.append(decoder.DecodeBatch(records))
+    for path in records.tfrecord_files(source):
+        serialized = list(records.read_records(path))
+        if serialized:
+            batches.append(decoder.DecodeBatch(serialized))
     return _frame_from_batches(batches)
 
 
@@ -518,11 +518,11 @@ def _read_tfrecords(
     schema: schema_pb2.Schema,
     batch_size: int | None,
 ) -> tuple[beam.PCollection, tfxio.TensorAdapterConfig]:
-    files = tfrecord_files(source)
     compression = beam.io.filesystem.CompressionTypes
     by_type: dict[str, list[str]] = {}
-    for path in files:
-        by_type.setdefault(compression.GZIP if _is_gzip(path) else compression.UNCOMPRESSED, []).append(path)
+    for path in records.tfrecord_files(source):
+        kind = compression.GZIP if records.is_gzip(path) else compression.UNCOMPRESSED
+        by_type.setdefault(kind, []).append(path)
     parts = [
         pipeline
         | f"Files[{split}-{kind}]" >> beam.Create(paths)
@@ -533,22 +533,3 @@ def _read_tfrecords(
     example_io = tfxio.TFExampleBeamRecord(physical_format="tfrecord", schema=schema)
     pcoll = records | f"Decode[{split}]" >> example_io.BeamSource(batch_size)
     return pcoll, example_io.TensorAdapterConfig()
-
-
-def tfrecord_files(source: str | Path | Sequence[str | Path]) -> list[str]:
-    """Expand a TFRecord path, glob or list of them into existing file names.
-
-    Introduced in c2w2_lab_simple_transform.
-    """
-    patterns = [source] if isinstance(source, str | Path) else list(source)
-    files = sorted({f for p in patterns for f in tf.io.gfile.glob(str(p))})
-    if not files:
-        raise FileNotFoundError(f"No TFRecord files match {patterns}")
-    return files
-
-
-def _is_gzip(path: str) -> bool:
-    if path.endswith(".gz"):
-        return True
-    with tf.io.gfile.GFile(path, "rb") as f:
-        return f.read(2) == _GZIP_MAGIC

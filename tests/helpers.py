@@ -1,0 +1,37 @@
+"""Helpers shared by the test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from labs_utils import runner
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+REAL_SOURCES = frozenset({"official", "mirror", "mirror-subset"})
+# The data each lab may report in quick mode (see each notebook's data section).
+QUICK_DATA_SOURCES = {
+    "c2w1_lab_tfdv_census": REAL_SOURCES,
+    "c2w1_assignment_validation_diabetes": REAL_SOURCES,
+    "c2w2_lab_simple_transform": {"synthetic"},
+    "c2w2_lab_feature_selection_breast_cancer": {"official", "mirror"},
+    "c2w2_lab_transform_pipeline_census": REAL_SOURCES,
+    "c2w2_assignment_transform_traffic": REAL_SOURCES,
+    "c2w3_lab_ml_metadata": REAL_SOURCES,
+    "c2w3_lab_iterative_schema": REAL_SOURCES,
+    "c2w3_assignment_pipeline_covertype": REAL_SOURCES,
+    "c2w4_lab_weather_timeseries": REAL_SOURCES,
+    "c2w4_lab_accelerometer_signals": REAL_SOURCES | {"synthetic"},
+    "c2w4_lab_images_cifar10": {"mirror-subset"},
+}
+
+
+def passed_results(result: runner.LabResult) -> dict[str, Any]:
+    """Return a lab run's results.json after asserting that the lab passed and wrote it."""
+    assert result.passed, (
+        f"{result.lab} {result.status} in cell {result.cell_index} ({result.cell_source!r}): "
+        f"{result.error}; see {result.html or result.notebook}"
+    )
+    assert result.results is not None, f"{result.lab} passed but wrote no results.json"
+    return result.results
