@@ -15,6 +15,8 @@ import pytest
 
 from labs_utils import datasets
 
+pytestmark = pytest.mark.data
+
 # Mirror files no lab reads, so the registry leaves them out (see datasets/README.md).
 UNREGISTERED = ("SOURCE.md", "cifar10/foolbox_test_samples/")
 

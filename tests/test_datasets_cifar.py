@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from labs_utils import datasets
+from labs_utils.datasets import cifar10
 
 LABELS = b"cat\ndog\nfrog\n"
 COURSE_SPEC = {
@@ -148,7 +149,7 @@ def test_labels_come_in_label_order(mirror_dir, monkeypatch):
 
 def test_example_holds_png_bytes_and_int_label():
     png = tf.io.encode_png(random_images(1)[0]).numpy()
-    example = tf.train.Example.FromString(datasets.cifar10_example(png, 7))
+    example = tf.train.Example.FromString(cifar10._course_example(png, 7))
     assert feature_names(example) == {"image_raw", "label"}
     assert image_bytes(example) == png and label(example) == 7
 
@@ -186,7 +187,7 @@ def test_full_prefers_the_course_file(tmp_path, monkeypatch):
     png = tf.io.encode_png(random_images(1)[0]).numpy()
     with tf.io.TFRecordWriter(str(course_file)) as writer:
         for value in (3, 5):
-            writer.write(datasets.cifar10_example(png, value))
+            writer.write(cifar10._course_example(png, value))
     course = course_file.read_bytes()
     install(tmp_path, monkeypatch, {"train.tfrecord": course, "labels.txt": LABELS}, course)
     written = datasets.write_cifar10_course_tfrecord(tmp_path / "out.tfrecord", quick=False)

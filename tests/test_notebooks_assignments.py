@@ -44,7 +44,6 @@ def covertype(lab_run) -> dict:
     return passed_results(lab_run(COVERTYPE))
 
 
-
 def _assert_hash_split(sizes: dict, rows: int) -> None:
     assert set(sizes) == {"train", "eval"} and all(n > 0 for n in sizes.values())
     assert sum(sizes.values()) == rows

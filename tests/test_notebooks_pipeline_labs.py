@@ -36,7 +36,6 @@ def iterative_lab(lab_run) -> dict:
     return passed_results(lab_run(ITERATIVE))
 
 
-
 def _assert_hash_split(results: dict) -> None:
     sizes = results["split_sizes"]
     assert list(sizes) == ["train", "eval"] and all(n > 0 for n in sizes.values())

@@ -25,7 +25,6 @@ def diabetes(lab_run) -> dict:
     return passed_results(lab_run(DIABETES))
 
 
-
 def test_census_split_is_the_whole_file_80_20(census):
     sizes = census["split_sizes"]
     assert set(sizes) == {"train", "eval"}

@@ -25,7 +25,6 @@ def chosen(lab_run) -> dict:
     return passed_results(lab_run(SELECTION))
 
 
-
 # --- c2w2_lab_simple_transform: every value follows from x = y = 1, 2, 3 and s = hello, world, hello
 
 

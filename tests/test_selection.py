@@ -67,7 +67,7 @@ def test_accuracy_equals_confusion_matrix_diagonal_share(split):
 
 
 def test_metrics_on_known_predictions_are_not_swapped():
-    metrics = selection.metrics_from_predictions([0, 0, 0, 1, 1], [0, 0, 1, 1, 0])
+    metrics = selection._metrics_from_predictions([0, 0, 0, 1, 1], [0, 0, 1, 1, 0])
     assert metrics["accuracy"] == pytest.approx(3 / 5)
     assert metrics["precision"] == pytest.approx(1 / 2)
     assert metrics["recall"] == pytest.approx(1 / 2)

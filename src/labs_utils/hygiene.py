@@ -42,7 +42,6 @@ def notebook_title(path: Path) -> str:
     return ""
 
 
-
 def notebook_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and directories into the notebooks they hold (checkpoints skipped)."""
     found: list[Path] = []

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["bench", "markdown_table", "summary_table", "write_bench", "write_summary"]
 
 
-
 def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
     """Tabulate lab results: status, time, data source and, for failures, cell and error."""
     import pandas as pd
@@ -164,4 +163,3 @@ def write_bench(per_lab: pd.DataFrame, per_run: pd.DataFrame, output_dir: str | 
     path = out / "bench.md"
     path.write_text(body, encoding="utf-8")
     return path
-

@@ -43,7 +43,7 @@ def split_and_scale(
     return scale(X_train), scale(X_test), y_train, y_test
 
 
-def make_forest(random_state: int = 47) -> RandomForestClassifier:
+def _make_forest(random_state: int = 47) -> RandomForestClassifier:
     """Return the harness's model: an entropy random forest with a fixed seed.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
@@ -64,11 +64,11 @@ def fit_predict(
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
     columns = list(X_train.columns if features is None else features)
-    model = make_forest(random_state).fit(X_train[columns], y_train)
+    model = _make_forest(random_state).fit(X_train[columns], y_train)
     return model.predict(X_test[columns])
 
 
-def metrics_from_predictions(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
+def _metrics_from_predictions(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
     """Return accuracy, ROC AUC, precision, recall and F1 keyed by name.
 
     ROC AUC is computed from hard 0/1 labels, as in the course (it equals balanced accuracy);
@@ -98,7 +98,7 @@ def evaluate(
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
     y_pred = fit_predict(X_train, X_test, y_train, features, random_state=random_state)
-    return metrics_from_predictions(y_test, y_pred)
+    return _metrics_from_predictions(y_test, y_pred)
 
 
 def compare(
@@ -200,7 +200,7 @@ def select_rfe(
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
-    selector = RFE(make_forest(random_state), n_features_to_select=n_features)
+    selector = RFE(_make_forest(random_state), n_features_to_select=n_features)
     selector.fit(X_train, y_train)
     return list(X_train.columns[selector.get_support()])
 

@@ -529,7 +529,7 @@ def _read_tfrecords(
         | f"Read[{split}-{kind}]" >> beam.io.ReadAllFromTFRecord(compression_type=kind)
         for kind, paths in by_type.items()
     ]
-    records = parts[0] if len(parts) == 1 else parts | f"Flatten[{split}]" >> beam.Flatten()
+    serialized = parts[0] if len(parts) == 1 else parts | f"Flatten[{split}]" >> beam.Flatten()
     example_io = tfxio.TFExampleBeamRecord(physical_format="tfrecord", schema=schema)
-    pcoll = records | f"Decode[{split}]" >> example_io.BeamSource(batch_size)
+    pcoll = serialized | f"Decode[{split}]" >> example_io.BeamSource(batch_size)
     return pcoll, example_io.TensorAdapterConfig()

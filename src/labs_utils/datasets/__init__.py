@@ -19,7 +19,6 @@ from labs_utils.datasets.cifar10 import (
     CIFAR10_SHAPE,
     CIFAR10_SUBSET,
     CourseRecords,
-    cifar10_example,
     read_cifar10_labels,
     write_cifar10_course_tfrecord,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "UnsafeArchiveError",
     "cache_dir",
     "cache_path",
-    "cifar10_example",
     "datasets_table",
     "extract_archive",
     "fetch",

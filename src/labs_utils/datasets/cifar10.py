@@ -25,7 +25,6 @@ __all__ = [
     "CIFAR10_SHAPE",
     "CIFAR10_SUBSET",
     "CourseRecords",
-    "cifar10_example",
     "read_cifar10_labels",
     "write_cifar10_course_tfrecord",
 ]
@@ -69,7 +68,7 @@ def _class_names(text: str) -> list[str]:
     return names
 
 
-def cifar10_example(image_png: bytes, label: int) -> bytes:
+def _course_example(image_png: bytes, label: int) -> bytes:
     """Serialize one tf.Example in the course layout: ``image_raw`` (PNG bytes) and ``label``.
 
     Introduced in c2w4_lab_images_cifar10.
@@ -132,7 +131,7 @@ def write_cifar10_course_tfrecord(
     names = _class_names(fetched.path(CIFAR10_LABELS).read_text(encoding="utf-8"))
     images = _cifar10_jpegs(fetched.path(CIFAR10_JPEG), names, split="train")
     pngs = _jpegs_to_pngs([jpeg for _, jpeg in images])
-    examples = (cifar10_example(png, label) for (label, _), png in zip(images, pngs, strict=True))
+    examples = (_course_example(png, label) for (label, _), png in zip(images, pngs, strict=True))
     n = _write_tfrecord(out, examples)
     return CourseRecords("cifar10", out, fetched.data_source, n, CIFAR10_JPEG, lossy=True)
 
@@ -143,7 +142,7 @@ def _renamed_tfx_records(path: Path) -> Iterator[bytes]:
 
     for record in records.read_records(path):
         feature = tf.train.Example.FromString(record).features.feature
-        yield cifar10_example(feature["image"].bytes_list.value[0], feature["label"].int64_list.value[0])
+        yield _course_example(feature["image"].bytes_list.value[0], feature["label"].int64_list.value[0])
 
 
 def _write_tfrecord(out: Path, serialized: Iterator[bytes]) -> int:
