@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from labs_utils import runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,3 +37,16 @@ def passed_results(result: runner.LabResult) -> dict[str, Any]:
     )
     assert result.results is not None, f"{result.lab} passed but wrote no results.json"
     return result.results
+
+
+def results_fixture(name: str) -> Any:
+    """Return a module-scoped fixture that gives lab ``name``'s results.json from its quick run.
+
+    Assign it in a test module: ``census = results_fixture("c2w1_lab_tfdv_census")``.
+    """
+
+    @pytest.fixture(scope="module")
+    def results(lab_run) -> dict[str, Any]:
+        return passed_results(lab_run(name))
+
+    return results

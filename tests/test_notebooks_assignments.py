@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import passed_results
+from helpers import results_fixture
 
 pytestmark = pytest.mark.notebook
 
@@ -34,14 +34,8 @@ MINMAX_01 = [
 Z_SCORE = ["Elevation", "Slope", "Horizontal_Distance_To_Roadways"]
 
 
-@pytest.fixture(scope="module")
-def traffic(lab_run) -> dict:
-    return passed_results(lab_run(TRAFFIC))
-
-
-@pytest.fixture(scope="module")
-def covertype(lab_run) -> dict:
-    return passed_results(lab_run(COVERTYPE))
+traffic = results_fixture(TRAFFIC)
+covertype = results_fixture(COVERTYPE)
 
 
 def _assert_hash_split(sizes: dict, rows: int) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from helpers import passed_results
+from helpers import results_fixture
 
 pytestmark = pytest.mark.notebook
 
 IMAGES = "c2w4_lab_images_cifar10"
 
 
-@pytest.fixture(scope="module")
-def images(lab_run) -> dict:
-    return passed_results(lab_run(IMAGES))
+images = results_fixture(IMAGES)
 
 
 def test_quick_mode_runs_on_the_lossless_subset(images):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import passed_results
+from helpers import results_fixture
 
 from labs_utils import datasets
 
@@ -21,19 +21,9 @@ NUMERIC = datasets.CENSUS_NUMERIC_FEATURES
 PIPELINE_TYPES = {"Examples", "ExampleStatistics", "Schema", "ExampleAnomalies"}
 
 
-@pytest.fixture(scope="module")
-def transform_lab(lab_run) -> dict:
-    return passed_results(lab_run(TRANSFORM))
-
-
-@pytest.fixture(scope="module")
-def mlmd_lab(lab_run) -> dict:
-    return passed_results(lab_run(MLMD))
-
-
-@pytest.fixture(scope="module")
-def iterative_lab(lab_run) -> dict:
-    return passed_results(lab_run(ITERATIVE))
+transform_lab = results_fixture(TRANSFORM)
+mlmd_lab = results_fixture(MLMD)
+iterative_lab = results_fixture(ITERATIVE)
 
 
 def _assert_hash_split(results: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import passed_results
+from helpers import results_fixture
 
 pytestmark = pytest.mark.notebook
 
@@ -15,14 +15,8 @@ UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 MISSING_LABEL = {"readmitted": ["SCHEMA_MISSING_COLUMN"]}
 
 
-@pytest.fixture(scope="module")
-def census(lab_run) -> dict:
-    return passed_results(lab_run(CENSUS))
-
-
-@pytest.fixture(scope="module")
-def diabetes(lab_run) -> dict:
-    return passed_results(lab_run(DIABETES))
+census = results_fixture(CENSUS)
+diabetes = results_fixture(DIABETES)
 
 
 def test_census_split_is_the_whole_file_80_20(census):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from helpers import passed_results
+from helpers import results_fixture
 
 pytestmark = pytest.mark.notebook
 
@@ -15,14 +15,8 @@ METHODS = ["all", "correlation", "drop_correlated", "kbest", "rfe", "importance"
 METRICS = ["accuracy", "roc_auc", "precision", "recall", "f1"]
 
 
-@pytest.fixture(scope="module")
-def simple(lab_run) -> dict:
-    return passed_results(lab_run(SIMPLE))
-
-
-@pytest.fixture(scope="module")
-def chosen(lab_run) -> dict:
-    return passed_results(lab_run(SELECTION))
+simple = results_fixture(SIMPLE)
+chosen = results_fixture(SELECTION)
 
 
 # --- c2w2_lab_simple_transform: every value follows from x = y = 1, 2, 3 and s = hello, world, hello

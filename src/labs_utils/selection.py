@@ -7,6 +7,7 @@ random forest on the same stratified, train-scaled split, so the table differs o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -178,11 +179,15 @@ def drop_features(features: Sequence[str], drop: Sequence[str]) -> list[str]:
 
 
 def select_kbest(X_train: pd.DataFrame, y_train: pd.Series, *, k: int = 20) -> list[str]:
-    """Keep the ``k`` features with the highest ANOVA F-statistic (``SelectKBest(f_classif)``).
+    """Return the ``k`` features with the highest ANOVA F-statistic (``SelectKBest(f_classif)``).
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
-    selector = SelectKBest(f_classif, k=k).fit(X_train, y_train)
+    return _kept(SelectKBest(f_classif, k=k).fit(X_train, y_train), X_train)
+
+
+def _kept(selector: Any, X_train: pd.DataFrame) -> list[str]:
+    """Return the names of the columns a fitted scikit-learn selector keeps, in column order."""
     return list(X_train.columns[selector.get_support()])
 
 
@@ -190,47 +195,37 @@ def select_kbest(X_train: pd.DataFrame, y_train: pd.Series, *, k: int = 20) -> l
 
 
 def select_rfe(
-    X_train: pd.DataFrame,
-    y_train: pd.Series,
-    *,
-    n_features: int = 20,
-    random_state: int = 47,
+    X_train: pd.DataFrame, y_train: pd.Series, *, n_features: int = 20, random_state: int = 47
 ) -> list[str]:
-    """Keep ``n_features`` by recursive feature elimination with the harness forest.
+    """Return the ``n_features`` features that recursive elimination with the harness forest keeps.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
-    selector = RFE(_make_forest(random_state), n_features_to_select=n_features)
-    selector.fit(X_train, y_train)
-    return list(X_train.columns[selector.get_support()])
+    return _kept(
+        RFE(_make_forest(random_state), n_features_to_select=n_features).fit(X_train, y_train), X_train
+    )
 
 
 def select_by_importance(
-    X_train: pd.DataFrame,
-    y_train: pd.Series,
-    *,
-    threshold: float = 0.013,
-    random_state: int = 42,
+    X_train: pd.DataFrame, y_train: pd.Series, *, threshold: float = 0.013, random_state: int = 42
 ) -> list[str]:
-    """Keep features whose seeded random-forest (gini) importance is at least ``threshold``.
+    """Return the features whose seeded random-forest (gini) importance is at least ``threshold``.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
     forest = RandomForestClassifier(random_state=random_state).fit(X_train, y_train)
-    selector = SelectFromModel(forest, prefit=True, threshold=threshold)
-    return list(X_train.columns[selector.get_support()])
+    return _kept(SelectFromModel(forest, prefit=True, threshold=threshold), X_train)
 
 
 def select_l1(
     X_train: pd.DataFrame, y_train: pd.Series, *, C: float = 1.0, random_state: int = 42
 ) -> list[str]:
-    """Keep features with a non-zero weight in an L1-penalized linear SVM.
+    """Return the features with a non-zero weight in an L1-penalized linear SVM.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
     svm = LinearSVC(C=C, penalty="l1", dual=False, max_iter=10_000, random_state=random_state)
-    selector = SelectFromModel(svm).fit(X_train, y_train)
-    return list(X_train.columns[selector.get_support()])
+    return _kept(SelectFromModel(svm).fit(X_train, y_train), X_train)
 
 
 # --- plots ------------------------------------------------------------------------------------

@@ -12,13 +12,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path, PurePosixPath
 
-__all__ = [
-    "UnsafeArchiveError",
-    "archive_kind",
-    "check_member_name",
-    "extract_archive",
-    "extract_member",
-]
+__all__ = ["UnsafeArchiveError", "extract_archive"]
 
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 

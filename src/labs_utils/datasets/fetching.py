@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from labs_utils.datasets.archives import archive_kind, extract_member
-from labs_utils.datasets.registry import (
+from labs_utils.datasets.catalog import (
     DATASETS_DIR,
     PARTIAL_VARIANTS,
     FileEntry,

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from labs_utils.datasets.registry import UNKNOWN, FileEntry
+from labs_utils.datasets.catalog import UNKNOWN, FileEntry
 
-__all__ = ["DataIntegrityError", "check_cached", "install", "temp_path"]
+__all__ = ["DataIntegrityError"]
 
 CHUNK = 1 << 20
 

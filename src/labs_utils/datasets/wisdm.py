@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labs_utils.datasets.catalog import cache_dir
 from labs_utils.datasets.fetching import DataNotAvailableError, Fetched, fetch
-from labs_utils.datasets.registry import cache_dir
 
 __all__ = ["WISDM_HZ", "WISDM_RAW", "fetch_wisdm_raw", "write_synthetic_wisdm"]
 

@@ -20,7 +20,6 @@ from labs_utils.datasets.archives import archive_kind
 __all__ = [
     "DATASETS_DIR",
     "DATA_SOURCES",
-    "PARTIAL_VARIANTS",
     "REPO_ROOT",
     "UNKNOWN",
     "VARIANTS",
@@ -29,10 +28,8 @@ __all__ = [
     "cache_dir",
     "cache_path",
     "datasets_table",
-    "env_path",
     "registry",
     "registry_path",
-    "select_files",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
