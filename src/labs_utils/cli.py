@@ -24,7 +24,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser for `labs` and its subcommands."""
+    """Return the argument parser for `labs` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="labs",
         description="Run the lab notebooks headlessly and manage their data.",
@@ -249,7 +249,7 @@ def _shown(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the `labs` command line and return its exit code."""
+    """Return the exit code of running the `labs` command line with `argv`."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -43,7 +43,7 @@ def notebook_title(path: Path) -> str:
 
 
 def notebook_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand files and directories into the notebooks they hold (checkpoints skipped)."""
+    """Return the notebooks that files and directories name or hold (checkpoints skipped)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -57,7 +57,7 @@ def notebook_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def strip_outputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Remove outputs, execution counts and run metadata; keep cell tags such as `parameters`.
+    """Return the notebooks changed by removing outputs, execution counts and run metadata (tags kept).
 
     Args:
         paths: notebooks, or directories searched for them.
@@ -96,7 +96,7 @@ def _strip_cell(cell: dict[str, Any]) -> None:
 
 
 def check_notebook_hygiene(path: str | Path) -> list[str]:
-    """List what is wrong with a committed notebook, each problem with how to fix it."""
+    """Return what is wrong with a committed notebook, each problem with how to fix it."""
     import nbformat
 
     path = Path(path)

@@ -23,7 +23,7 @@ __all__ = ["bench", "markdown_table", "summary_table", "write_bench", "write_sum
 
 
 def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
-    """Tabulate lab results: status, time, data source and, for failures, cell and error."""
+    """Return a table of lab results: status, time, data source and, for failures, cell and error."""
     import pandas as pd
 
     rows = [
@@ -54,13 +54,13 @@ def _failed_cell(result: LabResult) -> str:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    """Render a DataFrame as a GitHub markdown table, escaping pipes inside cells."""
+    """Return a DataFrame as a GitHub markdown table, pipes inside cells escaped."""
     escaped = df.apply(lambda col: col.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v))
     return escaped.to_markdown(index=False)
 
 
 def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple[Path, Path]:
-    """Write `summary.md` (markdown table) and `summary.json` (one record per lab) to `output_dir`."""
+    """Return the paths of `summary.md` (markdown table) and `summary.json` (a record per lab) written."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     passed = sum(r.passed for r in results)
@@ -96,7 +96,7 @@ def bench(
     timeout: float | None = None,
     on_event: Callable[[str], Any] | None = print,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the labs once per (mode, jobs) setting; return per-lab and per-setting tables.
+    """Return per-lab and per-setting tables from running the labs once per (mode, jobs) setting.
 
     The per-lab table has each lab's wall time and peak memory per setting; the per-setting
     table has the whole run's wall time, so sequential and parallel runs compare.
@@ -143,7 +143,7 @@ def bench(
 
 
 def write_bench(per_lab: pd.DataFrame, per_run: pd.DataFrame, output_dir: str | Path) -> Path:
-    """Write the benchmark tables as markdown to `<output_dir>/bench.md`."""
+    """Return the path of `<output_dir>/bench.md`, the benchmark tables written as markdown."""
     import platform
 
     out = Path(output_dir)

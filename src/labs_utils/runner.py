@@ -77,7 +77,7 @@ class LabResult:
 
     @property
     def passed(self) -> bool:
-        """Tell whether the lab ran to the end without an error."""
+        """Return whether the lab ran to the end without an error."""
         return self.status == "passed"
 
 
@@ -152,7 +152,7 @@ def default_notebooks_dir() -> Path:
 
 
 def discover(notebooks_dir: str | Path | None = None) -> list[Lab]:
-    """List the lab notebooks (`c<course>w<week>_*.ipynb`) in course order."""
+    """Return the lab notebooks (`c<course>w<week>_*.ipynb`) in course order."""
     folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"notebooks directory {folder} does not exist")
@@ -161,7 +161,7 @@ def discover(notebooks_dir: str | Path | None = None) -> list[Lab]:
 
 
 def select(labs: Sequence[Lab], names: Iterable[str] | None) -> list[Lab]:
-    """Pick labs by exact name or by substring (all matches), keeping course order.
+    """Return the labs picked by exact name or by substring (all matches), in course order.
 
     Args:
         labs: the labs to choose from, e.g. `discover()`.
@@ -217,7 +217,7 @@ def run_lab(
     progress_bar: bool = False,
     kernel_name: str = KERNEL_NAME,
 ) -> LabResult:
-    """Execute one lab into `<output_dir>/<lab>/` and report how it went; never raises for lab errors.
+    """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
     gets QUICK, SEED (and DATA_DIR when given) injected, and stops a cell after `timeout`
@@ -289,7 +289,7 @@ def run_labs(
     html: bool = True,
     on_event: Callable[[str], Any] | None = print,
 ) -> list[LabResult]:
-    """Run every lab (`jobs` at a time), even after failures; return results in the given order.
+    """Return the results of running every lab (`jobs` at a time, even after failures), in order.
 
     `on_event` receives one progress line when each lab starts and finishes.
     """
@@ -354,7 +354,7 @@ def _run_parallel(labs: list[Lab], one: Callable[[int, Lab], LabResult], jobs: i
 
 
 def export_html(notebook: str | Path, html_path: str | Path) -> Path:
-    """Export an executed notebook to a standalone HTML file; fetches nothing from the web."""
+    """Return the path of a standalone HTML export of an executed notebook (fetches nothing)."""
     import nbformat
     from nbconvert import HTMLExporter
 

@@ -20,13 +20,31 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+__all__ = [
+    "METRICS",
+    "compare",
+    "correlated_pairs",
+    "drop_features",
+    "evaluate",
+    "fit_predict",
+    "plot_correlation_heatmap",
+    "plot_metrics",
+    "select_by_importance",
+    "select_by_target_correlation",
+    "select_kbest",
+    "select_l1",
+    "select_rfe",
+    "split_and_scale",
+    "target_correlation",
+]
+
 METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
 
 
 def split_and_scale(
     X: pd.DataFrame, y: pd.Series, *, test_size: float = 0.2, random_state: int = 123
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """Split stratified by ``y``, then standardize with a scaler fit on the train part only.
+    """Return a split stratified by ``y``, standardized with a scaler fit on the train part only.
 
     Returns:
         ``(X_train, X_test, y_train, y_test)``; the X frames keep the column names.
@@ -60,7 +78,7 @@ def fit_predict(
     *,
     random_state: int = 47,
 ) -> np.ndarray:
-    """Fit the harness forest on ``features`` (default: all) and return hard test predictions.
+    """Return the hard test predictions of the harness forest fit on ``features`` (default: all).
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
@@ -94,7 +112,7 @@ def evaluate(
     *,
     random_state: int = 47,
 ) -> dict[str, float]:
-    """Fit the harness forest on ``features`` and return its test metrics keyed by name.
+    """Return the test metrics, keyed by name, of the harness forest fit on ``features``.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
@@ -111,7 +129,7 @@ def compare(
     *,
     random_state: int = 47,
 ) -> pd.DataFrame:
-    """Evaluate each method's feature list; one row per method with its count and metrics.
+    """Return one row per method: its feature count and the metrics of its feature list.
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
@@ -138,7 +156,7 @@ def target_correlation(X: pd.DataFrame, y: pd.Series) -> pd.Series:
 
 
 def select_by_target_correlation(X: pd.DataFrame, y: pd.Series, *, threshold: float = 0.2) -> list[str]:
-    """Keep features whose |Pearson r| with the target exceeds ``threshold`` (column order).
+    """Return the features whose |Pearson r| with the target exceeds ``threshold`` (column order).
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
@@ -234,7 +252,7 @@ def select_l1(
 def plot_metrics(
     table: pd.DataFrame, metrics: Sequence[str] = METRICS, *, ylim: tuple[float, float] | None = None
 ) -> Figure:
-    """Draw a grouped bar chart: one group per metric, one bar per method (``compare`` output).
+    """Return a grouped bar chart: one group per metric, one bar per method (``compare`` output).
 
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """

@@ -23,6 +23,33 @@ if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.timeseries` i
     import tensorflow as tf
     from matplotlib.figure import Figure
 
+__all__ = [
+    "DAY_SECONDS",
+    "DROP_REASONS",
+    "JENA_TIME_FORMAT",
+    "KEPT",
+    "WIND_SENTINEL",
+    "WISDM_ACTIVITIES",
+    "WISDM_COLUMNS",
+    "YEAR_SECONDS",
+    "clean_weather_line",
+    "clean_wisdm_line",
+    "count_clean_results",
+    "cyclical_features",
+    "head_per_user",
+    "load_scalar_features",
+    "majority_vote",
+    "make_windows",
+    "parse_utc_seconds",
+    "plot_counts",
+    "plot_series",
+    "split_window",
+    "target_offset",
+    "time_order_report",
+    "wind_vector",
+    "window_span",
+]
+
 DAY_SECONDS = 24 * 60 * 60
 YEAR_SECONDS = 365.2425 * DAY_SECONDS  # mean Gregorian year
 JENA_TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
@@ -39,7 +66,7 @@ _PARSE_BATCH = 4096
 
 
 def parse_utc_seconds(text: str, fmt: str = JENA_TIME_FORMAT) -> int:
-    """Parse a ``dd.mm.YYYY HH:MM:SS`` time stamp as UTC and return Unix seconds.
+    """Return the Unix seconds of a ``dd.mm.YYYY HH:MM:SS`` time stamp read as UTC.
 
     ``datetime.timestamp`` on a naive datetime uses the machine's time zone (the course's bug);
     this never does. Introduced in c2w4_lab_weather_timeseries.
@@ -100,7 +127,7 @@ def clean_weather_line(
 
 
 def make_windows(values: Any, size: int, *, shift: int = 1, stride: int = 1) -> tf.data.Dataset:
-    """Cut a series into overlapping windows with ``tf.data``: ``window`` then ``flat_map(batch)``.
+    """Return a series cut into overlapping windows with ``tf.data``: ``window``, ``flat_map(batch)``.
 
     Args:
         values: an array, tensor, ``tf.data.Dataset`` or dict of them (e.g. features and time),
@@ -129,7 +156,10 @@ def make_windows(values: Any, size: int, *, shift: int = 1, stride: int = 1) -> 
 
 
 def window_span(size: int, stride: int = 1) -> int:
-    """Return how many consecutive rows one window of ``size`` elements covers."""
+    """Return how many consecutive rows one window of ``size`` elements covers.
+
+    Introduced in c2w4_lab_weather_timeseries.
+    """
     return (size - 1) * stride + 1
 
 
@@ -142,7 +172,7 @@ def target_offset(size: int, history: int, stride: int = 1) -> int:
 
 
 def split_window(window: Any, history: int, label_index: int = -1) -> tuple[Any, Any]:
-    """Split a ``(size, features)`` window into the first ``history`` rows and the last label.
+    """Return a ``(size, features)`` window split into the first ``history`` rows and the last label.
 
     Returns ``(features[:history], window[-1:, label_index])``; the target keeps shape ``(1,)``.
     Introduced in c2w4_lab_weather_timeseries.
@@ -162,7 +192,7 @@ def majority_vote(labels: Any, num_classes: int) -> tf.Tensor:
 
 
 def time_order_report(seconds: np.ndarray, step: int) -> dict[str, int]:
-    """Count the steps of a time column: how many equal ``step``, are longer, or go backwards.
+    """Return counts of a time column's steps: how many equal ``step``, are longer, or go backwards.
 
     Introduced in c2w4_lab_weather_timeseries.
     """
@@ -202,7 +232,7 @@ def load_scalar_features(files: str | Path | Sequence[str | Path], feature_spec:
 
 
 def clean_wisdm_line(line: str | bytes) -> tuple[str, str | bytes]:
-    """Clean one raw WISDM line; return ``(status, cleaned)`` with status ``"kept"`` or a reason.
+    """Return ``(status, cleaned)`` for one raw WISDM line, status ``"kept"`` or a drop reason.
 
     Removes ``,;`` and ``;`` (the record terminator, sometimes preceded by a stray comma), then
     keeps lines with exactly five commas and no trailing comma. Reasons: ``empty``,
@@ -223,7 +253,7 @@ def clean_wisdm_line(line: str | bytes) -> tuple[str, str | bytes]:
 
 
 def count_clean_results(lines: Iterable[str | bytes]) -> Counter:
-    """Count how ``clean_wisdm_line`` classifies each line (``kept`` and each drop reason).
+    """Return how many lines ``clean_wisdm_line`` classifies each way (``kept``, each drop reason).
 
     Introduced in c2w4_lab_accelerometer_signals.
     """
@@ -231,7 +261,7 @@ def count_clean_results(lines: Iterable[str | bytes]) -> Counter:
 
 
 def head_per_user(source: str | Path, target: str | Path, lines_per_user: int) -> Path:
-    """Copy the first ``lines_per_user`` raw lines of each user (first field) to ``target``.
+    """Return ``target`` after copying the first ``lines_per_user`` raw lines of each user to it.
 
     Lines are copied byte for byte, malformed ones included, so the cleaning still meets them.
     Introduced in c2w4_lab_accelerometer_signals.
@@ -254,7 +284,7 @@ def head_per_user(source: str | Path, target: str | Path, lines_per_user: int) -
 def plot_series(
     df: pd.DataFrame, columns: Sequence[str], *, title: str = "", max_points: int = 5000
 ) -> Figure:
-    """Plot each column against the index in its own row of a shared-x figure.
+    """Return a shared-x figure plotting each column against the index in its own row.
 
     Long frames are thinned to every k-th row (at most ``max_points``): matplotlib takes minutes
     to draw 14 panels of 420,000 points, and a screen shows no more detail anyway.
@@ -275,7 +305,7 @@ def plot_series(
 
 
 def plot_counts(counts: pd.Series, *, title: str = "", xlabel: str = "") -> Figure:
-    """Draw a bar chart of counts (e.g. readings per activity or per user).
+    """Return a bar chart of counts (e.g. readings per activity or per user).
 
     Introduced in c2w4_lab_accelerometer_signals.
     """

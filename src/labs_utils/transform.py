@@ -36,6 +36,17 @@ from tfx_bsl.public import tfxio
 
 from labs_utils import records
 
+__all__ = [
+    "DEFAULT_BEAM_FLAGS",
+    "TransformResult",
+    "as_text",
+    "beam_pipeline_options",
+    "infer_raw_schema",
+    "load_example_files",
+    "record_batches",
+    "transform_data",
+]
+
 Source = pd.DataFrame | list[dict] | str | Path | list[str | Path]
 
 DEFAULT_BEAM_FLAGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
@@ -59,7 +70,7 @@ class TransformResult:
     transformed_examples: dict[str, list[Path]] = field(default_factory=dict)
 
     def output(self) -> tft.TFTransformOutput:
-        """Load the transform graph (``transform_features_layer``, vocabularies, schema)."""
+        """Return the loaded transform graph (``transform_features_layer``, vocabularies, schema)."""
         return tft.TFTransformOutput(str(self.transform_graph_dir))
 
 
@@ -92,7 +103,7 @@ def _flag_names(flags: Sequence[str]) -> set[str]:
 
 
 def infer_raw_schema(data: pd.DataFrame | list[dict] | str | Path) -> schema_pb2.Schema:
-    """Infer a raw schema from pandas dtypes: int→INT, float→FLOAT, other→BYTES.
+    """Return a raw schema inferred from pandas dtypes: int→INT, float→FLOAT, other→BYTES.
 
     A column with one value in every row becomes a ``FixedLenFeature([])``; one with missing
     values or list cells a ``VarLenFeature`` (a sparse tensor in the ``preprocessing_fn``).
@@ -154,7 +165,7 @@ def transform_data(
     tft_context: Mapping[str, Any] | None = None,
     cache_dir: str | Path | None = None,
 ) -> TransformResult:
-    """Analyze one split with ``preprocessing_fn``, transform every split, return the results.
+    """Return the results of analyzing one split with ``preprocessing_fn`` and transforming every split.
 
     Args:
         preprocessing_fn: the tf.Transform function (dict of raw tensors → dict of outputs).
@@ -385,7 +396,7 @@ def _list_column_values(column: pa.ChunkedArray) -> np.ndarray | list:
 
 
 def as_text(value: Any) -> Any:
-    """Decode UTF-8 bytes to str; leave other values (and undecodable bytes) as they are."""
+    """Return UTF-8 bytes decoded to str; other values (and undecodable bytes) as they are."""
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
@@ -437,7 +448,7 @@ def _tensor_adapter_config(schema: schema_pb2.Schema) -> tfxio.TensorAdapterConf
 def record_batches(
     rows: pd.DataFrame | list[dict], schema: schema_pb2.Schema, *, batch_size: int = 1000
 ) -> list[pa.RecordBatch]:
-    """Convert rows to Arrow record batches laid out like decoded ``tf.Example``s.
+    """Return rows as Arrow record batches laid out like decoded ``tf.Example``s.
 
     Each schema feature becomes a ``large_list`` column (missing values → null) and the row's
     position rides along in a hidden column. Introduced in c2w2_lab_simple_transform.

@@ -13,6 +13,23 @@ if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.validation` i
     from matplotlib.figure import Figure
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+__all__ = [
+    "ALL_EXAMPLES",
+    "add_rows",
+    "anomalies_table",
+    "anomaly_kinds",
+    "comparator_table",
+    "domain_values",
+    "generate_statistics",
+    "linf_distance",
+    "num_examples",
+    "plot_statistics",
+    "schema_table",
+    "slice_names",
+    "slice_statistics",
+    "unexpected_values",
+]
+
 ALL_EXAMPLES = "All Examples"  # TFDV's name for the unsliced dataset
 
 
@@ -58,7 +75,7 @@ def generate_statistics(
     beam: bool = False,
     beam_options: Sequence[str] | None = None,
 ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Compute TFDV statistics for in-memory data, in process unless ``beam=True``.
+    """Return TFDV statistics for in-memory data, computed in process unless ``beam=True``.
 
     Honours ``feature_allowlist``, ``schema``/``infer_type_from_schema`` and
     ``experimental_slice_functions`` from ``options`` on both paths; each slice becomes a dataset
@@ -117,7 +134,10 @@ def _beam_statistics(batch, options, beam_options):
 
 
 def slice_names(stats: statistics_pb2.DatasetFeatureStatisticsList) -> list[str]:
-    """List the dataset (slice) names in a statistics proto, in stored order."""
+    """Return the dataset (slice) names in a statistics proto, in stored order.
+
+    Introduced in c2w1_lab_tfdv_census.
+    """
     return [d.name for d in stats.datasets]
 
 
@@ -136,7 +156,10 @@ def slice_statistics(
 
 
 def num_examples(stats: statistics_pb2.DatasetFeatureStatisticsList, slice_name: str | None = None) -> int:
-    """Return the example count of the first dataset, or of the named slice."""
+    """Return the example count of the first dataset, or of the named slice.
+
+    Introduced in c2w1_lab_tfdv_census.
+    """
     datasets = stats.datasets if slice_name is None else slice_statistics(stats, slice_name).datasets
     return int(datasets[0].num_examples)
 
@@ -147,7 +170,7 @@ def _path_name(path) -> str:
 
 
 def anomaly_kinds(anomalies: anomalies_pb2.Anomalies) -> dict[str, list[str]]:
-    """Map each anomalous feature to its sorted reason types (e.g. ENUM_TYPE_UNEXPECTED_STRING_VALUES).
+    """Return each anomalous feature's sorted reason types (e.g. ENUM_TYPE_UNEXPECTED_STRING_VALUES).
 
     Dataset-level anomalies are listed under the key ``"__dataset__"``.
     Introduced in c2w1_lab_tfdv_census.
@@ -164,7 +187,7 @@ def anomaly_kinds(anomalies: anomalies_pb2.Anomalies) -> dict[str, list[str]]:
 
 
 def anomalies_table(anomalies: anomalies_pb2.Anomalies) -> pd.DataFrame:
-    """Tabulate anomalies: one row per feature with kinds, short and long description.
+    """Return a table of anomalies: one row per feature with kinds, short and long description.
 
     Introduced in c2w1_lab_tfdv_census.
     """
@@ -193,7 +216,7 @@ def anomalies_table(anomalies: anomalies_pb2.Anomalies) -> pd.DataFrame:
 
 
 def comparator_table(anomalies: anomalies_pb2.Anomalies) -> pd.DataFrame:
-    """Tabulate every drift/skew measurement TFDV made: feature, comparator, measure, value, threshold.
+    """Return a table of every drift/skew measurement: feature, comparator, measure, value, threshold.
 
     ``exceeded`` is ``value > threshold``, the rule TFDV applies before it reports an anomaly.
     Introduced in c2w1_assignment_validation_diabetes.
@@ -239,7 +262,7 @@ def linf_distance(lhs: pd.Series, rhs: pd.Series) -> tuple[float, object]:
 
 
 def unexpected_values(df: pd.DataFrame, domains: Mapping[str, Iterable]) -> dict[str, list]:
-    """Map each feature of ``domains`` to the sorted non-missing values of ``df`` outside its domain.
+    """Return, per feature of ``domains``, the sorted non-missing values of ``df`` outside its domain.
 
     Features whose values all lie in the domain are left out, so ``{}`` means every value is known:
     the pandas counterpart of TFDV's unexpected-string anomalies.
@@ -288,7 +311,7 @@ def domain_values(schema: schema_pb2.Schema, feature: str) -> list[str]:
 
 
 def schema_table(schema: schema_pb2.Schema) -> pd.DataFrame:
-    """Tabulate a schema: type, presence, valency and domain per feature (assertable, unlike display_schema).
+    """Return a table of a schema: type, presence, valency, domain per feature (unlike display_schema).
 
     Introduced in c2w1_lab_tfdv_census.
     """
@@ -361,7 +384,7 @@ def plot_statistics(
     top_k: int = 8,
     ncols: int = 4,
 ) -> Figure:
-    """Draw one panel per feature: numeric histograms and top categorical values, two datasets overlaid.
+    """Return one panel per feature: numeric histograms, top categorical values, two datasets overlaid.
 
     A static companion to ``tfdv.visualize_statistics`` (Facets) that stays readable in HTML exports
     without internet. Bars are fractions of each dataset so different sizes compare.

@@ -42,7 +42,7 @@ def _archive_files(archive: Path) -> list[str]:
 
 
 def extract_member(archive: Path, member: str, out: Path) -> str:
-    """Extract one member (exact path, else a unique base-name match) to ``out``; return its name."""
+    """Return the name of the member extracted to ``out`` (exact path, else a unique base-name match)."""
     names = _archive_files(archive)
     wanted = PurePosixPath(member)
     exact = [n for n in names if PurePosixPath(n) == wanted]
@@ -111,7 +111,7 @@ def _pick(all_names: list[str], members: list[str] | None, archive: Path) -> set
 def extract_archive(
     archive: str | os.PathLike, dest: str | os.PathLike, members: list[str] | None = None
 ) -> list[Path]:
-    """Extract a tar (any compression) or zip archive safely into ``dest``.
+    """Return the paths of the members extracted safely from a tar (any compression) or zip archive.
 
     Every member is checked before anything is written: absolute paths, ``..`` components,
     links pointing outside ``dest`` and device files raise :class:`UnsafeArchiveError`.

@@ -90,7 +90,7 @@ def write_cifar10_course_tfrecord(
     data_dir: str | os.PathLike | None = None,
     **fetch_kw,
 ) -> CourseRecords:
-    """Write the course's CIFAR-10 ``train.tfrecord`` (``image_raw`` PNG + ``label``) to ``out_path``.
+    """Return what was written: the course's CIFAR-10 ``train.tfrecord`` (``image_raw`` PNG + ``label``).
 
     Quick mode converts the 128 lossless TFX records ``cifar10_train.tfrecord``: ``image`` is
     renamed ``image_raw`` with its PNG bytes unchanged, ``id`` is dropped (``mirror-subset``).

@@ -304,7 +304,7 @@ def fetch_best(
     mirror: str | os.PathLike | None = None,
     progress: bool | None = None,
 ) -> Fetched:
-    """Fetch the ``full`` files, else (if allowed) the ``subset`` files as ``mirror-subset``.
+    """Return the ``full`` files fetched, else (if allowed) the ``subset`` files as ``mirror-subset``.
 
     Raises:
         DataNotAvailableError: neither set is available; the message covers both.
@@ -334,7 +334,7 @@ def fetch_many(
     mirror: str | os.PathLike | None = None,
     progress: bool | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Fetch every registered file of ``names`` (None: all datasets), subsets included.
+    """Return one status row per registered file of ``names`` (None: all datasets), after fetching it.
 
     Returns:
         ``(dataset, file, status)`` rows; status is ``cached``, ``fetched from mirror``,

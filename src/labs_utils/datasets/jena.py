@@ -13,7 +13,7 @@ JENA_SUBSET = "jena_climate_2009_2016_rows419552-420551_official_layout.csv"
 
 
 def fetch_jena_climate(quick: bool = False, data_dir: str | os.PathLike | None = None, **fetch_kw) -> Fetched:
-    """Fetch the full Jena climate CSV; quick mode falls back to the 1,000-row mirror slice.
+    """Return the full Jena climate CSV fetched; quick mode falls back to the 1,000-row mirror slice.
 
     The slice comes back as ``mirror-subset``. Full mode without the full file raises
     ``DataNotAvailableError`` naming the file and how to get it.

@@ -58,7 +58,7 @@ def _with_source(df: pd.DataFrame, fetched: Fetched) -> pd.DataFrame:
 
 
 def load_census_adult(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
-    """Load the official ``adult.data`` in the course layout (named columns, 32,561 x 15).
+    """Return the official ``adult.data`` in the course layout (named columns, 32,561 x 15).
 
     Values are read with ``skipinitialspace=True``; ``df.attrs["data_source"]`` says where the
     bytes came from. ``fetch_kw`` go to :func:`fetch`.
@@ -71,7 +71,7 @@ def load_census_adult(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
 
 
 def write_census_course_csv(path_out: str | os.PathLike, fetched: Fetched | None = None, **fetch_kw) -> Path:
-    """Write the course's census CSV: a header line followed by the official ``adult.data``.
+    """Return the path of the course's census CSV written: a header line, then the official ``adult.data``.
 
     Introduced in c2w2_lab_transform_pipeline_census.
     """
@@ -85,7 +85,7 @@ def write_census_course_csv(path_out: str | os.PathLike, fetched: Fetched | None
 
 
 def load_diabetes(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
-    """Load ``diabetic_data.csv``: ``?`` is missing, the string ``None`` stays a category.
+    """Return ``diabetic_data.csv``: ``?`` is missing, the string ``None`` stays a category.
 
     ``df.attrs["data_source"]`` says where the bytes came from.
 
@@ -102,7 +102,7 @@ def load_diabetes(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
 
 
 def load_breast_cancer(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
-    """Load ``wdbc.data`` in the course's (Kaggle) layout: id, diagnosis, 30 named features.
+    """Return ``wdbc.data`` in the course's (Kaggle) layout: id, diagnosis, 30 named features.
 
     Feature names follow the course file (``radius_mean`` … ``fractal_dimension_worst``, with
     ``concave points_mean`` spelled with a space); it has no empty ``Unnamed: 32`` column.
@@ -116,7 +116,7 @@ def load_breast_cancer(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFra
 
 
 def load_metro_traffic(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
-    """Load the UCI traffic file plus the course's month, day, day_of_week (Mon=0), hour.
+    """Return the UCI traffic file plus the course's month, day, day_of_week (Mon=0), hour.
 
     The holiday value ``None`` stays a string. ``df.attrs["data_source"]`` says where the bytes
     came from.
@@ -135,7 +135,7 @@ def load_metro_traffic(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFra
 
 
 def load_chicago_taxi(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
-    """Load the TFX Chicago taxi sample (15,002 trips x 18 columns, empty cells as NaN).
+    """Return the TFX Chicago taxi sample (15,002 trips x 18 columns, empty cells as NaN).
 
     ``df.attrs["data_source"]`` says where the bytes came from.
 
@@ -146,7 +146,7 @@ def load_chicago_taxi(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
 
 
 def load_covertype(fetched: Fetched | None = None, *, allow_subset: bool = True, **fetch_kw) -> pd.DataFrame:
-    """Load Covertype in the course layout: the full 581k-row file, else the mirror subset.
+    """Return Covertype in the course layout: the full 581k-row file, else the mirror subset.
 
     ``df.attrs["data_source"]`` is ``mirror-subset`` when only the 351,885-row subset could be
     had (set ``allow_subset=False`` to require the full file).

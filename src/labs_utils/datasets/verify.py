@@ -152,7 +152,7 @@ def _record(path: Path, meta: dict, sha256: str, blob: str, verified_by: str) ->
 
 
 def install(tmp: Path, target: Path, entry: FileEntry, dataset: str, origin: str, where: str) -> None:
-    """Verify a fetched temp file, record its source, then move it into the cache."""
+    """Return None once a fetched temp file is verified, its source recorded and it is in the cache."""
     sidecar = _sidecar(target)
     sha256, blob = _hashes(tmp)
     verified_by = _verify(entry, dataset, sha256, blob, _read_json(sidecar), where)
@@ -169,7 +169,7 @@ def install(tmp: Path, target: Path, entry: FileEntry, dataset: str, origin: str
 
 
 def check_cached(target: Path, entry: FileEntry, dataset: str) -> str:
-    """Verify a cached file (trusting an up-to-date sidecar); return its origin."""
+    """Return the origin of a verified cached file (an up-to-date sidecar is trusted)."""
     sidecar = _sidecar(target)
     meta = _read_json(sidecar)
     stat = target.stat()

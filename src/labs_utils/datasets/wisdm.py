@@ -22,7 +22,7 @@ WISDM_HZ = 20  # readings per second
 
 
 def fetch_wisdm_raw(quick: bool = False, data_dir: str | os.PathLike | None = None, **fetch_kw) -> Fetched:
-    """Fetch the raw WISDM v1.1 log (from the official tarball, extracted safely).
+    """Return the raw WISDM v1.1 log fetched (from the official tarball, extracted safely).
 
     When no real copy is reachable, quick mode writes a deterministic synthetic stand-in in the
     exact raw format into the cache (``wisdm/synthetic/``) and returns it with ``data_source``
@@ -72,7 +72,7 @@ _MALFORMED_EVERY = {"stray_comma": 170, "no_semicolon": 310, "missing_z": 420, "
 def write_synthetic_wisdm(
     path: str | Path, *, users: int = 36, readings_per_user: int = 1500, seed: int = 0
 ) -> Path:
-    """Write a deterministic synthetic stand-in for ``WISDM_ar_v1.1_raw.txt`` in its exact format.
+    """Return the path of a deterministic synthetic ``WISDM_ar_v1.1_raw.txt``, in its exact format.
 
     Each user records all six activities at 20 Hz in shuffled segments, sized roughly like the real
     log's class shares: periodic swings for the moving ones, gravity plus sensor noise for Sitting
