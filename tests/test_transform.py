@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import (
 )
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from labs_utils import transform
+from labs_utils import feed, transform
 
 RAW = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0], "s": ["hello", "world", "hello"]})
 OUTPUTS = ["s_integerized", "x_centered", "x_centered_times_y_normalized", "y_normalized"]
@@ -130,19 +130,19 @@ def test_record_batches_look_like_decoded_examples():
     schema = schema_pb2.Schema()
     schema.feature.add(name="v", type=schema_pb2.INT)
     schema.feature.add(name="s", type=schema_pb2.BYTES)
-    batches = transform.record_batches(rows, schema, batch_size=2)
+    batches = feed.record_batches(rows, schema, batch_size=2)
     assert [b.num_rows for b in batches] == [2, 1]
     table = pa.Table.from_batches(batches)
     assert table.schema.field("v").type == pa.large_list(pa.int64())
     assert table.schema.field("s").type == pa.large_list(pa.large_binary())
     assert table.column("v").to_pylist() == [[1, 2], None, [3]]
     assert table.column("s").to_pylist() == [[b"a"], [b"b"], [b"c"]]
-    assert table.column(transform._ROW_KEY).to_pylist() == [[0], [1], [2]]
+    assert table.column(feed.ROW_KEY).to_pylist() == [[0], [1], [2]]
 
 
 def test_record_batches_turn_missing_scalars_into_nulls():
     frame = pd.DataFrame({"f": [1.5, np.nan, 2.5], "s": ["a", None, "c"]})
-    batch = transform.record_batches(frame, transform.infer_raw_schema(frame))[0]
+    batch = feed.record_batches(frame, transform.infer_raw_schema(frame))[0]
     assert batch.column(batch.schema.get_field_index("f")).to_pylist() == [[1.5], None, [2.5]]
     assert batch.column(batch.schema.get_field_index("s")).to_pylist() == [[b"a"], None, [b"c"]]
 
