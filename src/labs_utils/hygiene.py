@@ -12,15 +12,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "KERNEL_NAME",
-    "PARAMETER_NAMES",
-    "cell_source",
-    "check_notebook_hygiene",
-    "first_line",
-    "notebook_paths",
-    "notebook_title",
-    "strip_outputs",
-]
+    "KERNEL_NAME", "PARAMETER_NAMES", "cell_source", "check_notebook_hygiene", "first_line",
+    "notebook_paths", "notebook_title", "strip_outputs",
+]  # fmt: skip
 
 KERNEL_NAME = "python3"
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")

@@ -25,19 +25,9 @@ from traitlets import default
 from labs_utils import hygiene
 
 __all__ = [
-    "KERNEL_ENV",
-    "KERNEL_NAME",
-    "NOTEBOOK_PATTERN",
-    "Lab",
-    "LabResult",
-    "UnknownLabError",
-    "default_notebooks_dir",
-    "discover",
-    "export_html",
-    "run_lab",
-    "run_labs",
-    "select",
-]
+    "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERN", "Lab", "LabResult", "UnknownLabError",
+    "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select",
+]  # fmt: skip
 
 NOTEBOOK_PATTERN = "c[0-9]*w[0-9]*_*.ipynb"
 KERNEL_NAME = hygiene.KERNEL_NAME

@@ -21,22 +21,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 __all__ = [
-    "METRICS",
-    "compare",
-    "correlated_pairs",
-    "drop_features",
-    "evaluate",
-    "fit_predict",
-    "plot_correlation_heatmap",
-    "plot_metrics",
-    "select_by_importance",
-    "select_by_target_correlation",
-    "select_kbest",
-    "select_l1",
-    "select_rfe",
-    "split_and_scale",
+    "METRICS", "compare", "correlated_pairs", "drop_features", "evaluate", "fit_predict",
+    "plot_correlation_heatmap", "plot_metrics", "select_by_importance",
+    "select_by_target_correlation", "select_kbest", "select_l1", "select_rfe", "split_and_scale",
     "target_correlation",
-]
+]  # fmt: skip
 
 METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
 

@@ -24,31 +24,12 @@ if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.timeseries` i
     from matplotlib.figure import Figure
 
 __all__ = [
-    "DAY_SECONDS",
-    "DROP_REASONS",
-    "JENA_TIME_FORMAT",
-    "KEPT",
-    "WIND_SENTINEL",
-    "WISDM_ACTIVITIES",
-    "WISDM_COLUMNS",
-    "YEAR_SECONDS",
-    "clean_weather_line",
-    "clean_wisdm_line",
-    "count_clean_results",
-    "cyclical_features",
-    "head_per_user",
-    "load_scalar_features",
-    "majority_vote",
-    "make_windows",
-    "parse_utc_seconds",
-    "plot_counts",
-    "plot_series",
-    "split_window",
-    "target_offset",
-    "time_order_report",
-    "wind_vector",
-    "window_span",
-]
+    "DAY_SECONDS", "DROP_REASONS", "JENA_TIME_FORMAT", "KEPT", "WIND_SENTINEL", "WISDM_ACTIVITIES",
+    "WISDM_COLUMNS", "YEAR_SECONDS", "clean_weather_line", "clean_wisdm_line",
+    "count_clean_results", "cyclical_features", "head_per_user", "load_scalar_features",
+    "majority_vote", "make_windows", "parse_utc_seconds", "plot_counts", "plot_series",
+    "split_window", "target_offset", "time_order_report", "wind_vector", "window_span",
+]  # fmt: skip
 
 DAY_SECONDS = 24 * 60 * 60
 YEAR_SECONDS = 365.2425 * DAY_SECONDS  # mean Gregorian year

@@ -36,14 +36,9 @@ from tfx_bsl.public import tfxio
 from labs_utils import feed, records
 
 __all__ = [
-    "DEFAULT_BEAM_FLAGS",
-    "TransformResult",
-    "as_text",
-    "beam_pipeline_options",
-    "infer_raw_schema",
-    "load_example_files",
-    "transform_data",
-]
+    "DEFAULT_BEAM_FLAGS", "TransformResult", "as_text", "beam_pipeline_options", "infer_raw_schema",
+    "load_example_files", "transform_data",
+]  # fmt: skip
 
 Source = feed.Source
 

@@ -14,21 +14,10 @@ if TYPE_CHECKING:  # heavy imports stay lazy so `import labs_utils.validation` i
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 __all__ = [
-    "ALL_EXAMPLES",
-    "add_rows",
-    "anomalies_table",
-    "anomaly_kinds",
-    "comparator_table",
-    "domain_values",
-    "generate_statistics",
-    "linf_distance",
-    "num_examples",
-    "plot_statistics",
-    "schema_table",
-    "slice_names",
-    "slice_statistics",
-    "unexpected_values",
-]
+    "ALL_EXAMPLES", "add_rows", "anomalies_table", "anomaly_kinds", "comparator_table",
+    "domain_values", "generate_statistics", "linf_distance", "num_examples", "plot_statistics",
+    "schema_table", "slice_names", "slice_statistics", "unexpected_values",
+]  # fmt: skip
 
 ALL_EXAMPLES = "All Examples"  # TFDV's name for the unsliced dataset
 

@@ -18,19 +18,9 @@ import pandas as pd
 from labs_utils.datasets.archives import archive_kind
 
 __all__ = [
-    "DATASETS_DIR",
-    "DATA_SOURCES",
-    "REPO_ROOT",
-    "UNKNOWN",
-    "VARIANTS",
-    "DatasetEntry",
-    "FileEntry",
-    "cache_dir",
-    "cache_path",
-    "datasets_table",
-    "registry",
-    "registry_path",
-]
+    "DATASETS_DIR", "DATA_SOURCES", "REPO_ROOT", "UNKNOWN", "VARIANTS", "DatasetEntry", "FileEntry",
+    "cache_dir", "cache_path", "datasets_table", "registry", "registry_path",
+]  # fmt: skip
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATASETS_DIR = REPO_ROOT / "datasets"

@@ -19,15 +19,9 @@ from labs_utils.datasets.fetching import DataNotAvailableError, fetch
 from labs_utils.datasets.verify import temp_path
 
 __all__ = [
-    "CIFAR10_COURSE",
-    "CIFAR10_JPEG",
-    "CIFAR10_LABELS",
-    "CIFAR10_SHAPE",
-    "CIFAR10_SUBSET",
-    "CourseRecords",
-    "read_cifar10_labels",
-    "write_cifar10_course_tfrecord",
-]
+    "CIFAR10_COURSE", "CIFAR10_JPEG", "CIFAR10_LABELS", "CIFAR10_SHAPE", "CIFAR10_SUBSET",
+    "CourseRecords", "read_cifar10_labels", "write_cifar10_course_tfrecord",
+]  # fmt: skip
 
 CIFAR10_COURSE = "train.tfrecord"
 CIFAR10_SUBSET = "cifar10_train.tfrecord"

@@ -16,19 +16,10 @@ from labs_utils.datasets.fetching import Fetched, fetch, fetch_best
 from labs_utils.datasets.verify import CHUNK
 
 __all__ = [
-    "BREAST_CANCER_COLUMNS",
-    "CENSUS_CATEGORICAL_FEATURES",
-    "CENSUS_COLUMNS",
-    "CENSUS_LABEL",
-    "CENSUS_NUMERIC_FEATURES",
-    "load_breast_cancer",
-    "load_census_adult",
-    "load_chicago_taxi",
-    "load_covertype",
-    "load_diabetes",
-    "load_metro_traffic",
-    "write_census_course_csv",
-]
+    "BREAST_CANCER_COLUMNS", "CENSUS_CATEGORICAL_FEATURES", "CENSUS_COLUMNS", "CENSUS_LABEL",
+    "CENSUS_NUMERIC_FEATURES", "load_breast_cancer", "load_census_adult", "load_chicago_taxi",
+    "load_covertype", "load_diabetes", "load_metro_traffic", "write_census_course_csv",
+]  # fmt: skip
 
 CENSUS_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
