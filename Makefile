@@ -49,7 +49,7 @@ lab: $(STAMP)
 
 # API reference of labs_utils in runs/docs/; existing run sites are rewritten to link it.
 docs: $(STAMP)
-	$(BIN)/pdoc --output-directory runs/docs labs_utils
+	TF_CPP_MIN_LOG_LEVEL=3 PDOC_ALLOW_EXEC=1 $(BIN)/pdoc --output-directory runs/docs labs_utils
 	@for run in runs/quick runs/full; do \
 	  if [ -f $$run/summary.json ]; then $(BIN)/labs site $$run; fi; done
 
