@@ -1,8 +1,8 @@
 """An offline web page of a lab run: `<run>/index.html`, one card per lab.
 
 Reads only what a run leaves on disk: `summary.json`, each lab's `results.json` and the first cell of
-its executed notebook (title and "What you will learn"). No CDN, no JavaScript: it opens from the file
-system and prints well.
+its executed notebook (title and "What you will learn"). No CDN, no JavaScript: it opens straight from
+the file system.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def data_label(data_source: str, lossy: bool = False) -> tuple[str, str]:
     if lossy:
         return DATA_LABELS["lossy"]
     key = str(data_source).split()[0] if str(data_source).strip() else "-"
-    tag, text = DATA_LABELS.get(key, ("unknown", f"data source not recorded ({data_source})"))
+    unknown = ("unknown", "data source not recorded" + ("" if key == "-" else f" ({data_source})"))
+    tag, text = DATA_LABELS.get(key, unknown)
     if "unverified" in str(data_source) or "first-use" in str(data_source):
         text += "; first download, not yet verified against a published checksum"
     return tag, text
