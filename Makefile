@@ -64,7 +64,7 @@ test: data
 
 # JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
 test-browser: data
-	LABS_BROWSER_TESTS=1 $(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+	LABS_BROWSER_TESTS=1 $(BIN)/python -m pytest -m browser tests/test_browser_*.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools
