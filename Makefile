@@ -45,7 +45,8 @@ labs: data
 # JupyterLab on notebooks/ with the project kernel (registered by setup; re-registered here).
 lab: $(STAMP)
 	$(BIN)/python -m labs_utils.kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=mlops-data-labs \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # API reference of labs_utils in runs/docs/; existing run sites are rewritten to link it.
 docs: $(STAMP)
