@@ -12,7 +12,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab test unit bench lint lock clean
+.PHONY: setup data labs lab docs test unit test-browser bench lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -29,6 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m labs_utils.kernel
 	@touch $(STAMP)
 
 # --- data --------------------------------------------------------------------
@@ -37,12 +38,21 @@ data: $(STAMP)
 	$(BIN)/labs data fetch --all --allow-missing
 
 # --- labs --------------------------------------------------------------------
+# Ends by writing $(OUT)/index.html, one card per lab.
 labs: data
 	$(BIN)/labs run $(LABS) $(if $(QUICK),--quick) --jobs $(JOBS) --output $(OUT)
 
+# JupyterLab on notebooks/ with the project kernel (registered by setup; re-registered here).
 lab: $(STAMP)
-	$(BIN)/python -m ipykernel install --sys-prefix --name mlops-data-labs --display-name "Python (mlops-data-labs)"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -m labs_utils.kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=mlops-data-labs \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# API reference of labs_utils in runs/docs/; existing run sites are rewritten to link it.
+docs: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=3 PDOC_ALLOW_EXEC=1 $(BIN)/pdoc --output-directory runs/docs labs_utils
+	@for run in runs/quick runs/full; do \
+	  if [ -f $$run/summary.json ]; then $(BIN)/labs site $$run; fi; done
 
 # Benchmarks report; tests never assert on time. BENCH_ARGS="census --modes quick" narrows a run.
 bench: data
@@ -56,6 +66,10 @@ test: data
 # Unit tests only: no notebook runs, no whole datasets, no browser (under a minute).
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not notebook and not data and not browser" $(PYTEST_ARGS)
+
+# JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
+test-browser: data
+	LABS_BROWSER_TESTS=1 $(BIN)/python -m pytest -m browser tests/test_browser_*.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from labs_utils import cli, hygiene, report, runner
+from labs_utils import cli, hygiene, kernel, report, runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PASSING, FAILING = "c0w1_lab_passing", "c0w1_lab_failing"
@@ -24,9 +24,9 @@ PARAMETERS = (
 
 
 def new_notebook(path: Path, cells: list[nbformat.NotebookNode]) -> Path:
-    """Write a python3 notebook made of `cells` to `path`."""
+    """Write a notebook for the project kernel made of `cells` to `path`."""
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = kernel.notebook_metadata()
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from labs_utils import hygiene, report, runner
+from labs_utils import hygiene, report, runner, site
 
 __all__ = ["build_parser", "main"]
 
@@ -82,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
     p.set_defaults(func=_cmd_run)
+
+    p = add("site", "Write RUN_DIR/index.html: one card per lab of a finished run (labs run does it too).")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder holding summary.json")
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="API reference folder to link (default: docs/ beside RUN_DIR, linked when built)",
+    )
+    p.set_defaults(func=_cmd_site)
 
     p = add("bench", "Time every lab and measure its peak memory, quick and full, sequential and parallel.")
     p.add_argument("names", nargs="*", metavar="NAME", help="lab names or substrings (default: all labs)")
@@ -159,7 +169,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(report.markdown_table(report.summary_table(results)))
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
+    print(f"Run site: {site.write_site(output)}")
     return 1 if failed else 0
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    """Write a run's index.html; 2 if the folder holds no run summary."""
+    try:
+        index = site.write_site(args.run_dir, args.docs)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(index)
+    return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:

@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from labs_utils import kernel
+
 __all__ = [
     "KERNEL_NAME", "PARAMETER_NAMES", "cell_source", "check_notebook_hygiene", "first_line",
     "notebook_paths", "notebook_title", "strip_outputs",
 ]  # fmt: skip
 
-KERNEL_NAME = "python3"
+KERNEL_NAME = kernel.KERNEL_NAME
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
 # Cell metadata that belongs in git; everything else (papermill, execution, collapsed, ...) is
 # run or editor state.

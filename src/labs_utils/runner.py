@@ -22,7 +22,7 @@ import zmq
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
-from labs_utils import hygiene
+from labs_utils import hygiene, kernel
 
 __all__ = [
     "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERN", "Lab", "LabResult", "UnknownLabError",
@@ -31,7 +31,7 @@ __all__ = [
 
 NOTEBOOK_PATTERN = "c[0-9]*w[0-9]*_*.ipynb"
 KERNEL_NAME = hygiene.KERNEL_NAME
-KERNEL_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0"}
+KERNEL_ENV = kernel.KERNEL_ENV
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,7 @@ class _LabKernelManager(AsyncKernelManager):
 
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
         """Start the kernel with `KERNEL_ENV` added to its environment."""
-        env = {**(kw.get("env") or os.environ), **KERNEL_ENV}
-        # TensorFlow's C++ start-up chatter (CUDA probes, CPU flags) goes to the terminal, not the
-        # notebook; keep it out of the run log unless the user asked for it.
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        kw["env"] = env
+        kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
         await super().start_kernel(**kw)
         process = getattr(self.provisioner, "process", None)
         if self.memory is not None and process is not None:
@@ -230,6 +226,8 @@ def run_lab(
     manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
     start = time.perf_counter()
     try:
+        if kernel_name == KERNEL_NAME:
+            kernel.install()
         _check_kernel(kernel_name)
         papermill.execute_notebook(
             str(lab.path),
