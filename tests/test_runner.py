@@ -102,6 +102,7 @@ def test_select_unknown_name_lists_available_labs(labs):
 
 
 def test_kernel_runs_this_interpreter():
+    kernel.install()  # `make setup` registers it; a bare venv may not have yet
     assert Path(runner._kernel_executable()).parent == Path(sys.executable).parent
 
 
