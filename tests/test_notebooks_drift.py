@@ -96,7 +96,11 @@ def test_each_kind_fires_where_it_should_and_stays_silent_elsewhere(drift_lab):
     assert schema["unchanged_in_serving_env"] == {}
     assert schema["hours_per_week_js"] < drift_lab["settings"]["course_threshold"]
     feature = drift_lab["feature_skew"]
-    assert {r["feature"] for r in feature["pandas_path"] if r["exceeded"]} == {"temp_xf", "weather_xf"}
+    assert {r["feature"] for r in feature["pandas_path"] if r["exceeded"]} == {
+        "clouds_xf",
+        "temp_xf",
+        "weather_xf",
+    }
     assert all(r["value"] == 0 for r in feature["graph_path"])
     assert set(feature["graph_max_abs_difference"].values()) == {0.0}
     batches = {b["batch"]: b for b in drift_lab["shift"]["batches"]}
