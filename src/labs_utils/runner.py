@@ -25,11 +25,12 @@ from traitlets import default
 from labs_utils import hygiene, kernel
 
 __all__ = [
-    "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERN", "Lab", "LabResult", "UnknownLabError",
+    "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERNS", "Lab", "LabResult", "UnknownLabError",
     "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select",
 ]  # fmt: skip
 
-NOTEBOOK_PATTERN = "c[0-9]*w[0-9]*_*.ipynb"
+# Course labs are c<course>w<week>_*.ipynb; labs beyond the course c<course>x_*.ipynb (after the weeks).
+NOTEBOOK_PATTERNS = ("c[0-9]*w[0-9]*_*.ipynb", "c[0-9]*x_*.ipynb")
 KERNEL_NAME = hygiene.KERNEL_NAME
 KERNEL_ENV = kernel.KERNEL_ENV
 
@@ -138,11 +139,11 @@ def default_notebooks_dir() -> Path:
 
 
 def discover(notebooks_dir: str | Path | None = None) -> list[Lab]:
-    """Return the lab notebooks (`c<course>w<week>_*.ipynb`) in course order."""
+    """Return the lab notebooks (`c<course>w<week>_*.ipynb`, then `c<course>x_*.ipynb`) in course order."""
     folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"notebooks directory {folder} does not exist")
-    paths = sorted(folder.glob(NOTEBOOK_PATTERN))
+    paths = sorted({p for pattern in NOTEBOOK_PATTERNS for p in folder.glob(pattern)})
     return [Lab(p.stem, p.resolve(), hygiene.notebook_title(p)) for p in paths]
 
 
