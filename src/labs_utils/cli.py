@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-missing", action="store_true", help="report files that cannot be fetched instead of failing"
     )
     p.set_defaults(func=_cmd_data_fetch)
+    p = data_sub.add_parser(
+        "verify",
+        help="re-hash every cached file against the registry (or its first-use record)",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all datasets)")
+    p.set_defaults(func=_cmd_data_verify)
     return parser
 
 
@@ -232,6 +239,24 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
         for dataset, file, status in missing:
             print(f"- {dataset}/{file}: {status}")
     return 0
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    """Re-hash the cached files and print one row per file; 1 if any copy does not match."""
+    from labs_utils import datasets
+
+    try:
+        rows = datasets.verify_cache(args.names or None)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
+    bad = [row for row in rows if row[2].startswith("MISMATCH")]
+    for dataset, file, status in bad:
+        print(f"- {dataset}/{file}: {status}")
+    checked = sum(not row[2].startswith("not cached") for row in rows)
+    print(f"\n{checked} cached file(s) re-hashed, {len(bad)} mismatch(es)")
+    return 1 if bad else 0
 
 
 def _short(row: tuple[str, str, str], width: int = 60) -> tuple[str, str, str]:
