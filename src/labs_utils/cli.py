@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from labs_utils import hygiene, report, runner
+from labs_utils import hygiene, report, runguard, runner
 
 __all__ = ["build_parser", "main"]
 
@@ -149,6 +149,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: no lab notebooks found", file=sys.stderr)
         return 2
     output = args.output or Path("runs") / ("quick" if args.quick else "full")
+    if problems := runguard.check_run_args(args.jobs, args.timeout, output):
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if rotten := runguard.stale_data(args.data_dir):  # once per run: ~0.3 s for the 67 MB cache
+        print("error: cached data no longer matches its hash (run `labs data verify`):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in rotten), file=sys.stderr)
+        return 2
+    try:
+        with runguard.output_lock(output):
+            return _run_locked(args, labs, output)
+    except runguard.OutputLockedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) -> int:
+    """Run the labs into an output folder this process holds the lock of; return the exit code."""
+    report.remove_summary(output)  # a summary left from an earlier run must not pass for this one
     mode = "quick" if args.quick else "full"
     print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time, into {output}/")
     results = runner.run_labs(
@@ -166,6 +185,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(report.markdown_table(report.summary_table(results)))
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
+    if any(r.status == "interrupted" for r in results):
+        return 130
     return 1 if failed else 0
 
 
