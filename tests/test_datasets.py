@@ -641,3 +641,35 @@ def test_official_archive_member_is_capped_by_the_registered_size(toy, tmp_path,
         with pytest.raises(datasets.DataIntegrityError, match="expand"):
             datasets.fetch("toy")
     assert [p for p in cached_files(isolated) if not p.name.startswith("bundle")] == []
+
+
+def _own(tmp_path: Path, dataset: str, file: str, data: bytes) -> datasets.Fetched:
+    """Return a Fetched pointing a loader at a user's own file."""
+    path = tmp_path / "own" / Path(file).name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return datasets.Fetched(dataset, {file: path}, "synthetic")
+
+
+CENSUS_ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"extra, " + CENSUS_ROW + CENSUS_ROW, "line 1: 1 row(s) do not have 15 fields (the first has 16)"),
+        (CENSUS_ROW + CENSUS_ROW.rsplit(b",", 1)[0] + b"\n", "line 2: 1 row(s) do not have 15 fields"),
+        (b"", "has no data rows"),
+    ],
+)
+def test_course_loader_refuses_a_malformed_own_file(tmp_path, data, message):
+    fetched = _own(tmp_path, "census_adult", "adult.data", data)
+    with pytest.raises(ValueError) as info:
+        datasets.load_census_adult(fetched)
+    assert str(fetched.path()) in str(info.value) and message in str(info.value)
+
+
+def test_course_loader_with_a_header_refuses_short_rows(tmp_path):
+    fetched = _own(tmp_path, "chicago_taxi", "data.csv", b"a,b,c\n1,2,3\n4,5\n")
+    with pytest.raises(ValueError, match="line 3: 1 row"):
+        datasets.load_chicago_taxi(fetched)
