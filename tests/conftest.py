@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import NOTEBOOKS_DIR, REPO_ROOT
 
-from labs_utils import report, runner
+from labs_utils import report, runguard, runner
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +39,16 @@ def lab_run() -> Iterator[Callable[[str], runner.LabResult]]:
     clash), where executed notebooks, HTML and a summary of the labs it ran stay for inspection.
     """
     output = REPO_ROOT / "runs" / f"test-quick-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    rotten: list[str] | None = None  # the data cache is re-hashed once per session, as `labs run` does
     labs = {lab.name: lab for lab in runner.discover(NOTEBOOKS_DIR)}
     done: dict[str, runner.LabResult] = {}
 
     def run(name: str) -> runner.LabResult:
+        nonlocal rotten
+        if rotten is None:
+            rotten = runguard.stale_data(None)
+        if rotten:
+            pytest.fail("cached data no longer matches its hash:\n" + "\n".join(rotten))
         if name not in labs:
             pytest.fail(f"no lab named {name!r}; labs: {sorted(labs)}")
         if name not in done:

@@ -13,6 +13,7 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import socket
 import tarfile
 import threading
@@ -475,3 +476,200 @@ def test_extract_rejects_non_archives(tmp_path):
     path.write_text("not an archive")
     with pytest.raises(ValueError, match="neither a zip nor a tar"):
         datasets.extract_archive(path, tmp_path / "out")
+
+
+# --- hardening (issue 11): damaged downloads, sizes, first use, bit-rot, archive limits ----------
+
+
+def _damaged_gz(damage: str) -> bytes:
+    """Return a gzip of a few KB of CSV, with one byte flipped mid-stream or cut in half."""
+    packed = bytearray(gzip.compress(b"".join(b"%d,%d\n" % (i, i * i) for i in range(2000))))
+    if damage == "truncated":
+        return bytes(packed[: len(packed) // 2])
+    packed[len(packed) // 2] ^= 0xFF
+    return bytes(packed)
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated"])
+@pytest.mark.parametrize("kind", ["dir", "http"])
+def test_damaged_gz_in_mirror_is_refused_and_later_files_still_fetch(damage, kind, toy, tmp_path, isolated):
+    content = b"".join(b"%d,%d\n" % (i, i * i) for i in range(2000))
+    toy([toy_entry("table.csv", content), toy_entry("other.csv", b"x\n")])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv.gz": _damaged_gz(damage), "other.csv": b"x\n"})
+    with contextlib.ExitStack() as stack:
+        where = stack.enter_context(serve(mirror)) if kind == "http" else mirror
+        with pytest.raises(datasets.DataIntegrityError) as info:
+            datasets.fetch_many(["toy"], allow_missing=True, mirror=where)
+    message = str(info.value)
+    assert "toy/table.csv" in message and "not used" in message
+    assert any(word in message for word in ("decompression failed", "sha256 mismatch")), message
+    assert sorted(p.name for p in cached_files(isolated)) == ["other.csv", "other.csv.source.json"]
+
+
+def test_gz_that_expands_past_the_registered_size_is_stopped(toy, tmp_path, isolated):
+    toy([toy_entry()])  # registered size: len(CONTENT)
+    reg = datasets.registry_path()
+    reg.write_text(reg.read_text() + f"size = {len(CONTENT)}\n")
+    bomb = gzip.compress(b"\0" * (8 << 20))  # 8 MiB of zeros in ~8 KB
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv.gz": bomb})
+    with pytest.raises(datasets.DataIntegrityError, match=f"more than {len(CONTENT)} bytes"):
+        datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    assert cached_files(isolated) == []
+
+
+def test_size_is_checked_for_files_without_a_hash(toy, tmp_path, isolated):
+    toy([toy_entry(sha256=datasets.UNKNOWN, size=len(CONTENT))])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT[:-4]})  # cut short
+    with pytest.raises(datasets.DataIntegrityError, match=f"size mismatch.*expected {len(CONTENT)}"):
+        datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    assert cached_files(isolated) == []  # in particular no first-use record pinning the bad hash
+    make_mirror(mirror, {"table.csv": CONTENT})
+    with pytest.warns(UserWarning, match="first use"):
+        fetched = datasets.fetch("toy", mirror=mirror)
+    assert fetched.path().read_bytes() == CONTENT
+
+
+def test_size_is_checked_for_hashed_files_too(toy, tmp_path):
+    toy([toy_entry(size=len(CONTENT) + 1)])  # registry and hash disagree on purpose: size wins first
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT})
+    with pytest.raises(datasets.DataIntegrityError, match="size mismatch"):
+        datasets.fetch_file("toy", "table.csv", mirror=mirror)
+
+
+def test_first_use_download_is_labelled_unverified_not_official(toy, tmp_path):
+    toy([toy_entry(sha256=datasets.UNKNOWN)])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT})
+    with pytest.warns(UserWarning, match="first use"):
+        fetched = datasets.fetch("toy", mirror=mirror)
+    assert fetched.data_source == "unverified"
+    assert datasets.fetch("toy").data_source == "unverified"  # and so it stays once cached
+    rows = datasets.fetch_many(["toy"])
+    assert rows == [("toy", "table.csv", "cached (unverified: trusted on first use)")]
+
+
+def test_pinned_first_use_hash_says_which_record_to_delete(toy, tmp_path):
+    toy([toy_entry(sha256=datasets.UNKNOWN)])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT})
+    with pytest.warns(UserWarning):
+        path = datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    path.unlink()
+    make_mirror(mirror, {"table.csv": b"a,b\n9,9\n"})
+    with pytest.raises(datasets.DataIntegrityError) as info:
+        datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    assert f"delete {path.with_name('table.csv.source.json')}" in str(info.value)
+
+
+def _rot(path: Path) -> None:
+    """Flip one byte of ``path`` keeping its size and mtime (bit-rot the sidecar cannot see)."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[1] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_verify_cache_finds_bit_rot_that_the_sidecar_hides(toy, tmp_path):
+    toy([toy_entry(), toy_entry("ok.csv", b"x\n"), toy_entry("absent.csv", b"y\n")])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT, "ok.csv": b"x\n"})
+    path = datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    datasets.fetch_file("toy", "ok.csv", mirror=mirror)
+    _rot(path)
+    assert datasets.fetch_many(["toy"], allow_missing=True)[0][2] == "cached"  # the sidecar is fooled
+    rows = {file: status for _, file, status in datasets.verify_cache(["toy"])}
+    assert rows["ok.csv"] == "ok (sha256)"
+    assert rows["absent.csv"] == "not cached"
+    assert rows["table.csv"].startswith("MISMATCH: sha256 mismatch for toy/table.csv")
+    # Once found, the bad copy is no longer vouched for: the next fetch refuses it.
+    with pytest.raises(datasets.DataIntegrityError, match="Delete"):
+        datasets.fetch_file("toy", "table.csv")
+
+
+def test_cli_data_verify_exits_nonzero_on_mismatch(toy, tmp_path, capsys):
+    from labs_utils import cli
+
+    toy([toy_entry()])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv": CONTENT})
+    path = datasets.fetch_file("toy", "table.csv", mirror=mirror)
+    assert cli.main(["data", "verify", "toy"]) == 0
+    _rot(path)
+    assert cli.main(["data", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and "toy" in out and "table.csv" in out
+
+
+def test_symlink_chain_is_rejected_before_anything_is_written(tmp_path):
+    archive = _tar(
+        tmp_path / "chain.tar.gz",
+        [
+            _info("l1", tarfile.SYMTYPE, "."),
+            _info("l2", tarfile.SYMTYPE, "l1/.."),
+            _info("l2/x"),
+        ],
+    )
+    dest = tmp_path / "sandbox" / "out"
+    with pytest.raises(datasets.UnsafeArchiveError, match="l2"):
+        datasets.extract_archive(archive, dest)
+    assert not (tmp_path / "sandbox").exists()
+
+
+def _zero_tar(path: Path, size: int) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        info = tarfile.TarInfo("big.bin")
+        info.size = size
+        tf.addfile(info, io.BytesIO(b"\0" * size))
+    return path
+
+
+def test_archive_expansion_is_capped_before_writing(tmp_path):
+    archive = _zero_tar(tmp_path / "bomb.tar.gz", 16 << 20)  # 16 MiB in ~16 KB: ratio ~1000
+    with pytest.raises(datasets.UnsafeArchiveError, match="expand"):
+        datasets.extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(datasets.UnsafeArchiveError, match="expand"):
+        datasets.extract_archive(archive, tmp_path / "out", max_bytes=1 << 20)
+    extracted = datasets.extract_archive(archive, tmp_path / "ok", max_bytes=16 << 20)
+    assert extracted[0].stat().st_size == 16 << 20
+
+
+def test_official_archive_member_is_capped_by_the_registered_size(toy, tmp_path, monkeypatch, isolated):
+    monkeypatch.delenv("LABS_OFFLINE")
+    site = tmp_path / "site"
+    site.mkdir()
+    _zero_tar(site / "bundle.tar.gz", 1 << 20)
+    with serve(site) as url:
+        toy([toy_entry("big.bin", url=f"{url}/bundle.tar.gz", size=1000)])
+        with pytest.raises(datasets.DataIntegrityError, match="expand"):
+            datasets.fetch("toy")
+    assert [p for p in cached_files(isolated) if not p.name.startswith("bundle")] == []
+
+
+def _own(tmp_path: Path, dataset: str, file: str, data: bytes) -> datasets.Fetched:
+    """Return a Fetched pointing a loader at a user's own file."""
+    path = tmp_path / "own" / Path(file).name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return datasets.Fetched(dataset, {file: path}, "synthetic")
+
+
+CENSUS_ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"extra, " + CENSUS_ROW + CENSUS_ROW, "line 1: 1 row(s) do not have 15 fields (the first has 16)"),
+        (CENSUS_ROW + CENSUS_ROW.rsplit(b",", 1)[0] + b"\n", "line 2: 1 row(s) do not have 15 fields"),
+        (b"", "has no data rows"),
+    ],
+)
+def test_course_loader_refuses_a_malformed_own_file(tmp_path, data, message):
+    fetched = _own(tmp_path, "census_adult", "adult.data", data)
+    with pytest.raises(ValueError) as info:
+        datasets.load_census_adult(fetched)
+    assert str(fetched.path()) in str(info.value) and message in str(info.value)
+
+
+def test_course_loader_with_a_header_refuses_short_rows(tmp_path):
+    fetched = _own(tmp_path, "chicago_taxi", "data.csv", b"a,b,c\n1,2,3\n4,5\n")
+    with pytest.raises(ValueError, match="line 3: 1 row"):
+        datasets.load_chicago_taxi(fetched)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -433,3 +435,56 @@ def test_context_times_each_component_run_in_order(csv_path, tmp_path):
     pipeline.statistics_gen(ctx, examples)
     assert list(ctx.timings) == ["ExampleGen", "StatisticsGen", "StatisticsGen #2"]
     assert all(seconds >= 0 for seconds in ctx.timings.values())
+
+
+# --- hardening (issue 11): bad inputs are named with file, line and cause -------------------
+
+ROWS = b"id,x\n" + b"".join(b"%d,%d\n" % (i, i * 7919 % 10007) for i in range(20000))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("b_ragged.csv", b"id,x\n1,2\n3,4,5\n", "b_ragged.csv, line 3: 3 fields, but the header has 2"),
+        ("b_dup.csv", b"id,id\n1,2\n", "b_dup.csv, line 1: duplicate column names ['id']"),
+        ("b_latin1.csv", b"id,x\n1,caf\xe9\n", "b_latin1.csv, line 2: not UTF-8 text"),
+        ("b_cut.csv.gz", gzip.compress(ROWS)[:2000], "the gzip stream is damaged or cut short"),
+    ],
+)
+def test_example_gen_names_the_bad_file_in_a_folder(tmp_path, name, data, expected):
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "a_good.csv").write_bytes(b"id,x\n1,2\n3,4\n")
+    (folder / name).write_bytes(data)
+    ctx = pipeline.create_context(tmp_path / "root", pipeline_name="t")
+    with pytest.raises(ValueError) as info:
+        pipeline.example_gen(ctx, folder)
+    assert str(folder / name) in str(info.value) and expected in str(info.value)
+
+
+def _schema_file(tmp_path, schema: schema_pb2.Schema):
+    path = tmp_path / "schema.pbtxt"
+    tfdv.write_schema_text(schema, str(path))
+    return path
+
+
+def test_import_schema_gen_refuses_duplicates_and_mismatched_domains(tmp_path):
+    ctx = pipeline.create_context(tmp_path / "root", pipeline_name="t")
+    schema = schema_pb2.Schema()
+    schema.feature.add(name="age", type=schema_pb2.INT)
+    schema.feature.add(name="age", type=schema_pb2.INT)
+    with pytest.raises(ValueError, match=r"used more than once: \['age'\]"):
+        pipeline.import_schema_gen(ctx, _schema_file(tmp_path, schema))
+    del schema.feature[1]
+    schema.feature.add(name="city", type=schema_pb2.BYTES).int_domain.max = 5
+    with pytest.raises(ValueError, match="'city' is BYTES but has an int_domain"):
+        pipeline.import_schema_gen(ctx, _schema_file(tmp_path, schema))
+    assert metadata.artifacts_of_type(ctx.store, "Schema") == []
+
+
+def test_import_schema_gen_says_a_directory_is_a_directory(tmp_path):
+    ctx = pipeline.create_context(tmp_path / "root", pipeline_name="t")
+    folder = tmp_path / "updated_schema"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        pipeline.import_schema_gen(ctx, folder)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+import psutil
 import pytest
 
 from labs_utils import cli, hygiene, kernel, report, runner
@@ -79,7 +86,8 @@ def test_discover_missing_folder_is_an_error(tmp_path):
         (["PASS"], [PASSING]),
         (["c0w1"], [FAILING, PASSING]),
         (["passing", "failing"], [FAILING, PASSING]),
-        ([f"notebooks/{FAILING}.ipynb"], [FAILING]),
+        ([str(FIXTURES / f"{FAILING}.ipynb")], [FAILING]),
+        ([f"{FAILING}.ipynb"], [FAILING]),
     ],
 )
 def test_select_matches_names_and_substrings(labs, names, expected):
@@ -396,3 +404,218 @@ def test_bench_table_keeps_run_order_and_both_measures(tmp_path):
     assert [float(c) for c in lab_b.strip("|").split("|")[1:]] == [5.0, 6.0, 200.0, 210.0]
     whole_runs = text.split("## Whole runs")[1].split("## Per lab")[0]
     assert "quick, jobs=1" in whole_runs and "quick, jobs=2" in whole_runs
+
+
+# --- hardening (issue 11): honest status, safe concurrent runs, argument checks -----------------
+
+WRITE_RESULTS = (
+    "import json, pathlib\n"
+    "pathlib.Path(OUTPUT_DIR).mkdir(parents=True, exist_ok=True)\n"
+    "pathlib.Path(OUTPUT_DIR, 'results.json').write_text(json.dumps({'data_source': 'synthetic'}))"
+)
+
+
+def tiny_lab(folder: Path, name: str, *code: str) -> runner.Lab:
+    """Write an import-light lab notebook: title, parameters, then one code cell per ``code``."""
+    cells = [nbformat.v4.new_markdown_cell(f"# {name}"), parameters_cell()]
+    path = new_notebook(folder / f"{name}.ipynb", cells + [nbformat.v4.new_code_cell(c) for c in code])
+    return runner.Lab(name, path, name)
+
+
+def test_sys_exit_in_a_cell_is_not_a_pass(tmp_path):
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_exiting", "import sys\nsys.exit(0)", WRITE_RESULTS)
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
+    assert result.status == "failed"
+    assert (result.cell_index, result.cell_source) == (2, "import sys")
+    assert "did not run to the end" in result.error and result.results is None
+
+
+def test_a_lab_that_writes_no_results_json_does_not_pass(tmp_path):
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_silent", "x = 1")
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
+    assert result.status == "failed" and "results.json" in result.error
+
+
+def test_a_results_json_older_than_the_run_does_not_count(tmp_path):
+    stale = tmp_path / "stale.json"
+    stale.write_text('{"data_source": "official"}')
+    os.utime(stale, (1, 1))  # 1970: certainly older than this run
+    copy = f"import shutil\nshutil.copy2({str(stale)!r}, OUTPUT_DIR + '/results.json')"
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_stale", copy)
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
+    assert result.status == "failed" and "results.json" in result.error
+
+
+def test_kernel_crash_names_the_running_cell(tmp_path):
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_crashing", "x = 1", "import os\nos._exit(3)", WRITE_RESULTS)
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
+    assert result.status == "failed"
+    assert (result.cell_index, result.cell_source) == (3, "import os")
+    assert result.error.startswith("DeadKernelError") and "cell 3" in result.error
+
+
+def test_a_notebook_path_outside_the_notebooks_folder_runs_that_file(labs, tmp_path):
+    other = tmp_path / "other" / f"{PASSING}.ipynb"
+    other.parent.mkdir()
+    shutil.copy(FIXTURES / f"{PASSING}.ipynb", other)
+    [chosen] = runner.select(labs, [str(other)])
+    assert chosen.path == other.resolve() and chosen.name == PASSING
+    [inside] = runner.select(labs, [str(FIXTURES / f"{FAILING}.ipynb")])
+    assert inside.path == (FIXTURES / f"{FAILING}.ipynb").resolve()
+    with pytest.raises(runner.UnknownLabError, match="no notebook file"):
+        runner.select(labs, [str(tmp_path / "other" / f"{FAILING}.ipynb")])
+
+
+def test_cli_runs_the_notebook_file_it_was_given(tmp_path):
+    other = tmp_path / "other" / f"{PASSING}.ipynb"
+    nb = nbformat.read(str(FIXTURES / f"{PASSING}.ipynb"), as_version=4)
+    nb.cells[0].source = "# Passing fixture, the other copy"
+    other.parent.mkdir()
+    nbformat.write(nb, str(other))
+    out = tmp_path / "out"
+    assert cli.main(["run", str(other), "--notebooks", str(FIXTURES), "--output", str(out), "--no-html"]) == 0
+    executed = nbformat.read(str(out / PASSING / f"{PASSING}.ipynb"), as_version=4)
+    assert executed.cells[0].source == "# Passing fixture, the other copy"
+
+
+def connection_files(folder: Path) -> list[Path]:
+    """Return the kernel connection files in ``folder`` (jupyter_client writes them to TMPDIR)."""
+    found = []
+    for path in folder.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if {"key", "shell_port"} <= set(json.loads(path.read_text())):
+                found.append(path)
+    return found
+
+
+def _sleeping_run(tmp_path: Path, out: Path, runtime: Path) -> subprocess.Popen:
+    """Start `labs run` of a lab that sleeps, in its own process; return once its kernel sleeps."""
+    tiny_lab(tmp_path / "sleepy", "c0w1_lab_sleepy", "import time\ntime.sleep(300)")
+    runtime.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(runtime)}
+    command = [sys.executable, "-m", "labs_utils.cli", "run", "--notebooks", str(tmp_path / "sleepy")]
+    proc = subprocess.Popen([*command, "--output", str(out)], env=env, stdout=subprocess.PIPE, text=True)
+    executed = out / "c0w1_lab_sleepy" / "c0w1_lab_sleepy.ipynb"
+    deadline = time.monotonic() + 120
+    while not (connection_files(runtime) and executed.exists() and "time.sleep" in executed.read_text()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the sleeping run did not start its kernel: {proc.communicate()[0]}")
+        time.sleep(0.2)
+    time.sleep(1)  # let the kernel reach the sleeping cell
+    return proc
+
+
+def _stop(proc: subprocess.Popen, runtime: Path) -> None:
+    """End a sleeping run and any kernel it left behind (found by its connection file)."""
+    proc.terminate()
+    proc.communicate(timeout=60)
+    for proc_ in psutil.process_iter(["cmdline"]):
+        if str(runtime) in " ".join(proc_.info["cmdline"] or []):
+            proc_.kill()
+
+
+def test_second_run_into_the_same_output_says_who_holds_it(tmp_path, capsys):
+    out, runtime = tmp_path / "out", tmp_path / "runtime"
+    proc = _sleeping_run(tmp_path, out, runtime)
+    try:
+        code = cli.main(["run", "passing", "--notebooks", str(FIXTURES), "--output", str(out), "--no-html"])
+        err = capsys.readouterr().err
+    finally:
+        _stop(proc, runtime)
+    assert code == 2
+    assert f"pid {proc.pid}" in err and socket.gethostname() in err and "since" in err
+    assert not (out / PASSING).exists()
+
+
+def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = {"pid": dead.pid, "host": socket.gethostname(), "started": "2020-01-01T00:00:00+00:00"}
+    (out / ".labs-run.lock").write_text(json.dumps(holder))
+    code = cli.main(["run", "passing", "--notebooks", str(FIXTURES), "--output", str(out), "--no-html"])
+    assert code == 0
+    assert json.loads((out / "summary.json").read_text())[0]["status"] == "passed"
+
+
+def test_sigterm_writes_an_interrupted_summary_and_removes_connection_files(tmp_path):
+    out, runtime = tmp_path / "out", tmp_path / "runtime"
+    out.mkdir()
+    old = [{"lab": "c0w1_lab_sleepy", "status": "passed"}]
+    (out / "summary.json").write_text(json.dumps(old))  # a previous run's summary
+    proc = _sleeping_run(tmp_path, out, runtime)
+    kernel_files = connection_files(runtime)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        kernels = [
+            k for k in psutil.process_iter(["cmdline"]) if str(runtime) in " ".join(k.info["cmdline"] or [])
+        ]
+        alive = psutil.wait_procs(kernels, timeout=5)[1]
+    finally:
+        _stop(proc, runtime)
+    assert proc.returncode == 130
+    records = json.loads((out / "summary.json").read_text())
+    assert [(r["lab"], r["status"]) for r in records] == [("c0w1_lab_sleepy", "interrupted")]
+    assert "interrupted" in (out / "summary.md").read_text()
+    assert kernel_files and connection_files(runtime) == []  # they hold the kernel's key
+    assert alive == []  # no orphaned kernel keeps sleeping
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--jobs", "0"], "error: --jobs must be 1 or more, got 0"),
+        (["--jobs", "-1"], "error: --jobs must be 1 or more, got -1"),
+        (
+            ["--timeout", "-1"],
+            "error: --timeout must be 0 (no limit) or a positive number of seconds, got -1",
+        ),
+    ],
+)
+def test_cli_run_rejects_bad_numbers_before_starting(tmp_path, capsys, option, message):
+    out = tmp_path / "out"
+    assert cli.main(["run", "passing", "--notebooks", str(FIXTURES), "--output", str(out), *option]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not out.exists()
+
+
+def test_cli_run_rejects_an_output_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("not a folder")
+    assert cli.main(["run", "passing", "--notebooks", str(FIXTURES), "--output", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: --output {target} is a file, not a folder; pass a folder for the run's outputs"
+
+
+def test_cli_run_rejects_an_output_it_cannot_write(tmp_path, capsys):
+    if os.geteuid() == 0:  # root writes through permission bits; /sys refuses even root
+        target = Path("/sys/labs-run-output")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        target = locked / "out"
+    assert cli.main(["run", "passing", "--notebooks", str(FIXTURES), "--output", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write to --output {target}") and "\n" not in err
+
+
+def test_cli_run_reverifies_the_data_cache_first(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "cache"
+    (data / "toy").mkdir(parents=True)
+    registry = tmp_path / "registry.toml"
+    registry.write_text(
+        '[datasets.toy]\ntitle = "Toy"\nlicence = "CC0"\ncitation = "none"\nhomepage = "none"\n'
+        '[[datasets.toy.files]]\nname = "a.csv"\nvariant = "full"\n'
+        f'sha256 = "{hashlib.sha256(b"a,b").hexdigest()}"\n'
+    )
+    (data / "toy" / "a.csv").write_bytes(b"a,c")  # rotten copy
+    monkeypatch.setenv("LABS_REGISTRY", str(registry))
+    out = tmp_path / "out"
+    argv = ["run", "passing", "--notebooks", str(FIXTURES), "--output", str(out), "--data-dir", str(data)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "toy/a.csv" in err and "labs data verify" in err
+    assert not (out / PASSING).exists()

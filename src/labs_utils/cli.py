@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from labs_utils import hygiene, report, runner, site
+from labs_utils import hygiene, report, runguard, runner, site
 
 __all__ = ["build_parser", "main"]
 
@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-missing", action="store_true", help="report files that cannot be fetched instead of failing"
     )
     p.set_defaults(func=_cmd_data_fetch)
+    p = data_sub.add_parser(
+        "verify",
+        help="re-hash every cached file against the registry (or its first-use record)",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all datasets)")
+    p.set_defaults(func=_cmd_data_verify)
     return parser
 
 
@@ -152,6 +159,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("error: no lab notebooks found", file=sys.stderr)
         return 2
     output = args.output or Path("runs") / ("quick" if args.quick else "full")
+    if problems := runguard.check_run_args(args.jobs, args.timeout, output):
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if rotten := runguard.stale_data(args.data_dir):  # once per run: ~0.3 s for the 67 MB cache
+        print("error: cached data no longer matches its hash (run `labs data verify`):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in rotten), file=sys.stderr)
+        return 2
+    try:
+        with runguard.output_lock(output):
+            return _run_locked(args, labs, output)
+    except runguard.OutputLockedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) -> int:
+    """Run the labs into an output folder this process holds the lock of; return the exit code."""
+    report.remove_summary(output)  # a summary left from an earlier run must not pass for this one
     mode = "quick" if args.quick else "full"
     print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time, into {output}/")
     results = runner.run_labs(
@@ -170,6 +196,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
     print(f"Run site: {site.write_site(output)}")
+    if any(r.status == "interrupted" for r in results):
+        return 130
     return 1 if failed else 0
 
 
@@ -254,6 +282,24 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
         for dataset, file, status in missing:
             print(f"- {dataset}/{file}: {status}")
     return 0
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    """Re-hash the cached files and print one row per file; 1 if any copy does not match."""
+    from labs_utils import datasets
+
+    try:
+        rows = datasets.verify_cache(args.names or None)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
+    bad = [row for row in rows if row[2].startswith("MISMATCH")]
+    for dataset, file, status in bad:
+        print(f"- {dataset}/{file}: {status}")
+    checked = sum(not row[2].startswith("not cached") for row in rows)
+    print(f"\n{checked} cached file(s) re-hashed, {len(bad)} mismatch(es)")
+    return 1 if bad else 0
 
 
 def _short(row: tuple[str, str, str], width: int = 60) -> tuple[str, str, str]:

@@ -45,7 +45,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
-from labs_utils import metadata
+from labs_utils import inputs, metadata  # inputs: issue 11's checks of bad input files
 from labs_utils import transform as transform_lib
 
 DEFAULT_SPLITS = {"train": 2, "eval": 1}
@@ -501,7 +501,7 @@ def _list_column(values: pa.Array) -> pa.Array:
 
 def _csv_examples(files: Sequence[Path]) -> Iterator[list[bytes]]:
     """Yield batches of serialized tf.Examples built from CSV rows."""
-    table = _read_csv_as_text(files)
+    table = inputs.read_checked(_read_csv_as_text, files)  # issue 11: name the bad file, line, cause
     columns = {}
     for name in table.column_names:
         typed = _typed_column(table.column(name))
@@ -680,6 +680,7 @@ def read_schema_file(path: str | Path) -> schema_pb2.Schema:
     """Parse a schema text file, raising a ValueError that names the file and the fix."""
     path = Path(path)
     fix = "write it with tfdv.write_schema_text(schema, path) and rerun"
+    inputs.check_schema_path(path)  # issue 11: a directory is not "missing"
     if not path.is_file():
         raise ValueError(f"schema file {path} does not exist: {fix}")
     try:
@@ -688,6 +689,7 @@ def read_schema_file(path: str | Path) -> schema_pb2.Schema:
         raise ValueError(f"schema file {path} is not a valid Schema text proto ({exc}): {fix}") from exc
     if not schema.feature:
         raise ValueError(f"schema file {path} defines no features: {fix}")
+    inputs.check_schema(schema, path)  # issue 11: duplicate names, domains that don't fit the type
     return schema
 
 

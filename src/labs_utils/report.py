@@ -19,7 +19,9 @@ from labs_utils.runner import Lab, LabResult
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bench", "markdown_table", "summary_table", "write_bench", "write_summary"]
+__all__ = ["bench", "markdown_table", "remove_summary", "summary_table", "write_bench", "write_summary"]
+
+SUMMARY_FILES = ("summary.md", "summary.json")
 
 
 def summary_table(results: Iterable[LabResult]) -> pd.DataFrame:
@@ -64,10 +66,16 @@ def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     passed = sum(r.passed for r in results)
+    interrupted = sum(r.status == "interrupted" for r in results)
+    note = (
+        f" The run was interrupted (Ctrl-C or SIGTERM); {interrupted} lab(s) did not finish."
+        if interrupted
+        else ""
+    )
     md = out / "summary.md"
     md.write_text(
         "# Lab run summary\n\n"
-        f"{passed} of {len(results)} labs passed.\n\n"
+        f"{passed} of {len(results)} labs passed.{note}\n\n"
         f"{markdown_table(summary_table(results))}\n",
         encoding="utf-8",
     )
@@ -82,6 +90,14 @@ def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple
     js = out / "summary.json"
     js.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     return md, js
+
+
+def remove_summary(output_dir: str | Path) -> list[Path]:
+    """Return the summary files removed from ``output_dir`` (left there by an earlier run)."""
+    removed = [Path(output_dir) / name for name in SUMMARY_FILES if (Path(output_dir) / name).exists()]
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 # --- benchmark ------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ they take seconds to import, and `labs list` should answer at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
 import re
+import signal
 import sys
 import threading
 import time
@@ -26,7 +28,7 @@ from labs_utils import hygiene, kernel
 
 __all__ = [
     "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERNS", "Lab", "LabResult", "UnknownLabError",
-    "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select",
+    "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select", "stop_kernels",
 ]  # fmt: skip
 
 # Course labs are c<course>w<week>_*.ipynb; labs beyond the course c<course>x_*.ipynb (after the weeks).
@@ -53,7 +55,7 @@ class LabResult:
     """
 
     lab: str
-    status: str  # passed | failed | timeout
+    status: str  # passed | failed | timeout | interrupted
     seconds: float
     quick: bool
     data_source: str = "-"
@@ -91,8 +93,40 @@ class _LabKernelManager(AsyncKernelManager):
         kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
         await super().start_kernel(**kw)
         process = getattr(self.provisioner, "process", None)
+        with _KERNELS_LOCK:
+            _KERNELS[self.connection_file] = process.pid if process is not None else None
         if self.memory is not None and process is not None:
             self.memory.watch(process.pid)
+
+
+# Kernels started by this process: connection file -> pid. Normally papermill shuts each down and
+# deletes its connection file (which holds the kernel's key); after Ctrl-C or SIGTERM,
+# stop_kernels does both.
+_KERNELS: dict[str, int | None] = {}
+_KERNELS_LOCK = threading.Lock()
+
+
+def stop_kernels() -> list[str]:
+    """Return the connection files removed after killing every kernel this process started that still runs."""
+    import psutil
+
+    with _KERNELS_LOCK:
+        kernels = dict(_KERNELS)
+        _KERNELS.clear()
+    removed = []
+    for connection_file, pid in kernels.items():
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                kernel = psutil.Process(pid)
+                tree = [*kernel.children(recursive=True), kernel]
+                for proc in tree:
+                    with contextlib.suppress(psutil.Error):
+                        proc.kill()
+                psutil.wait_procs(tree, timeout=5)
+        if connection_file and os.path.exists(connection_file):
+            os.unlink(connection_file)
+            removed.append(connection_file)
+    return removed
 
 
 class _PeakMemory:
@@ -161,7 +195,11 @@ def select(labs: Sequence[Lab], names: Iterable[str] | None) -> list[Lab]:
     if not names:
         return list(labs)
     chosen: set[str] = set()
+    files: list[Lab] = []
     for raw in names:
+        if raw.endswith(".ipynb") and (Path(raw).is_file() or Path(raw).parent != Path(".")):
+            files.append(_lab_file(labs, Path(raw)))
+            continue
         name = Path(raw).stem if raw.endswith(".ipynb") else raw
         exact = [lab.name for lab in labs if lab.name == name]
         matches = exact or [lab.name for lab in labs if name.lower() in lab.name.lower()]
@@ -169,7 +207,19 @@ def select(labs: Sequence[Lab], names: Iterable[str] | None) -> list[Lab]:
             available = "\n  ".join(lab.name for lab in labs) or "(none)"
             raise UnknownLabError(f"no lab matches {raw!r}. Available labs:\n  {available}")
         chosen.update(matches)
-    return [lab for lab in labs if lab.name in chosen]
+    picked = [lab for lab in labs if lab.name in chosen or lab in files]
+    return picked + [lab for lab in files if lab not in picked]
+
+
+def _lab_file(labs: Sequence[Lab], path: Path) -> Lab:
+    """Return the lab for a notebook path given on the command line: that very file, wherever it is."""
+    if not path.is_file():
+        raise UnknownLabError(f"no notebook file {path}; pass an existing .ipynb file or a lab name")
+    resolved = path.resolve()
+    for lab in labs:
+        if lab.path == resolved:
+            return lab
+    return Lab(resolved.stem, resolved, hygiene.notebook_title(resolved))
 
 
 # --- running --------------------------------------------------------------------------------
@@ -226,6 +276,7 @@ def run_lab(
     memory = _PeakMemory()
     manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
     start = time.perf_counter()
+    started_at = time.time()
     try:
         if kernel_name == KERNEL_NAME:
             kernel.install()
@@ -255,15 +306,71 @@ def run_lab(
     except Exception as err:  # noqa: BLE001 - kernel deaths, bad notebooks: report, don't stop
         result.status = "failed"
         result.error = hygiene.first_line(f"{type(err).__name__}: {err}")
+        if type(err).__name__ == "DeadKernelError":
+            _name_dead_kernel_cell(lab, executed, result)
     result.seconds = round(time.perf_counter() - start, 1)
     result.peak_rss_mb = memory.peak_mb
     result.notebook = executed if executed.exists() else None
-    result.results = _read_results(lab_dir / "results.json")
+    results_file = lab_dir / "results.json"
+    if result.passed:
+        _check_ran_to_the_end(lab, executed, results_file, started_at, result)
+    if _written_since(results_file, started_at):
+        result.results = _read_results(results_file)
     if result.results and "data_source" in result.results:
         result.data_source = str(result.results["data_source"])
     if html and result.notebook is not None:
         result.html = export_html(result.notebook, lab_dir / f"{lab.name}.html")
     return result
+
+
+def _check_ran_to_the_end(
+    lab: Lab, executed: Path, results: Path, started_at: float, result: LabResult
+) -> None:
+    """Fail a "passed" run whose notebook stopped early (``sys.exit()``) or wrote no fresh results.json."""
+    import nbformat
+
+    cells = nbformat.read(str(executed), as_version=4).cells if executed.exists() else []
+    for index, cell in enumerate(cells):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if meta.get("status") == "completed" and meta.get("start_time"):
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        cause = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "it was never run"
+        result.status = "failed"
+        result.cell_index = _source_index(lab.path, index, cell.source)
+        result.cell_source = hygiene.first_line(cell.source)
+        result.error = hygiene.first_line(
+            f"the notebook did not run to the end: cell {result.cell_index} stopped it ({cause})"
+        )
+        return
+    if not results.exists():
+        result.status = "failed"
+        result.error = "the notebook ran to the end but wrote no results.json to OUTPUT_DIR"
+    elif not _written_since(results, started_at):
+        result.status = "failed"
+        result.error = "OUTPUT_DIR/results.json was not written by this run (it is older than the run)"
+
+
+def _written_since(path: Path, started_at: float) -> bool:
+    """Tell whether ``path`` exists and was modified after ``started_at`` (1 s of clock slack)."""
+    try:
+        return path.stat().st_mtime >= started_at - 1
+    except OSError:
+        return False
+
+
+def _name_dead_kernel_cell(lab: Lab, executed: Path, result: LabResult) -> None:
+    """Name the cell that was running when the kernel died (os._exit, a segfault, the OOM killer)."""
+    running = _running_cell(lab, executed)
+    if running is None:
+        return
+    result.cell_index, result.cell_source = running
+    result.error = hygiene.first_line(
+        f"DeadKernelError: the kernel died while running cell {result.cell_index} "
+        f"({result.cell_source}); it may have run out of memory or called os._exit()"
+    )
 
 
 def run_labs(
@@ -280,11 +387,14 @@ def run_labs(
 ) -> list[LabResult]:
     """Return the results of running every lab (`jobs` at a time, even after failures), in order.
 
-    `on_event` receives one progress line when each lab starts and finishes.
+    `on_event` receives one progress line when each lab starts and finishes. Ctrl-C or SIGTERM
+    stops the run: its kernels are killed (their connection files removed) and every lab that
+    had not finished is returned with status ``interrupted``.
     """
     labs = list(labs)
     total = len(labs)
     lock = threading.Lock()
+    finished: dict[int, LabResult] = {}
 
     def emit(line: str) -> None:
         if on_event is not None:
@@ -307,11 +417,41 @@ def run_labs(
         except Exception as err:  # noqa: BLE001 - a runner bug must not hang the other labs
             result = LabResult(lab.name, "failed", 0.0, quick, error=f"{type(err).__name__}: {err}")
         emit(f"[{index + 1}/{total}] {_progress_line(result)}")
+        finished[index] = result
         return result
 
-    if jobs <= 1 or total <= 1:
-        return [one(i, lab) for i, lab in enumerate(labs)]
-    return _run_parallel(labs, one, jobs)
+    try:
+        with _sigterm_as_interrupt():
+            if jobs <= 1 or total <= 1:
+                for i, lab in enumerate(labs):
+                    one(i, lab)
+            else:
+                _run_parallel(labs, one, jobs)
+    except KeyboardInterrupt:
+        stop_kernels()
+        emit(f"interrupted: {len(finished)} of {total} labs finished")
+        for i, lab in enumerate(labs):
+            if i not in finished:
+                error = "interrupted (Ctrl-C or SIGTERM) before the lab finished"
+                finished[i] = LabResult(lab.name, "interrupted", 0.0, quick, error=error)
+    return [finished[i] for i in range(total)]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Any:
+    """Return a context in which SIGTERM raises KeyboardInterrupt, as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_parallel(labs: list[Lab], one: Callable[[int, Lab], LabResult], jobs: int) -> list[LabResult]:
@@ -365,12 +505,12 @@ def _progress_line(result: LabResult) -> str:
     return line
 
 
-def _mark_timeout(lab: Lab, executed: Path, result: LabResult) -> None:
-    """Find the cell that timed out and flag it at the top of the executed notebook."""
+def _running_cell(lab: Lab, executed: Path) -> tuple[int, str] | None:
+    """Return the source index and first line of the last cell papermill started."""
     import nbformat
 
     if not executed.exists():
-        return
+        return None
     nb = nbformat.read(str(executed), as_version=4)
     started = [
         i
@@ -378,10 +518,20 @@ def _mark_timeout(lab: Lab, executed: Path, result: LabResult) -> None:
         if cell.get("metadata", {}).get("papermill", {}).get("start_time")
     ]
     if not started:
+        return None
+    source = nb.cells[started[-1]].source
+    return _source_index(lab.path, started[-1], source), hygiene.first_line(source)
+
+
+def _mark_timeout(lab: Lab, executed: Path, result: LabResult) -> None:
+    """Find the cell that timed out and flag it at the top of the executed notebook."""
+    import nbformat
+
+    running = _running_cell(lab, executed)
+    if running is None:
         return
-    index = started[-1]
-    result.cell_index = _source_index(lab.path, index, nb.cells[index].source)
-    result.cell_source = hygiene.first_line(nb.cells[index].source)
+    result.cell_index, result.cell_source = running
+    nb = nbformat.read(str(executed), as_version=4)
     banner = nbformat.v4.new_markdown_cell(
         f"**Timed out**: cell {result.cell_index} (`{result.cell_source}`) ran longer than the "
         "per-cell timeout; the run stopped there."

@@ -27,7 +27,7 @@ DATASETS_DIR = REPO_ROOT / "datasets"
 UNKNOWN = "unknown"
 VARIANTS = ("full", "subset", "lossy", "course_variant")
 PARTIAL_VARIANTS = frozenset({"subset", "lossy"})
-DATA_SOURCES = ("official", "mirror", "mirror-subset", "synthetic")
+DATA_SOURCES = ("official", "mirror", "mirror-subset", "unverified", "synthetic")
 _DATASET_FIELDS = ("title", "licence", "citation", "homepage")
 
 
@@ -36,7 +36,8 @@ class FileEntry:
     """One registered file: its name in the cache, variant, hashes and official source.
 
     ``sha256`` is ``"unknown"`` when no copy could be hashed (trust on first use); ``member`` is
-    the path inside the archive at ``url``; ``size`` is informational (None when unknown).
+    the path inside the archive at ``url``; ``size`` (None when unknown) is checked on every
+    fetch and caps how far a .gz or archive may unpack.
     """
 
     name: str

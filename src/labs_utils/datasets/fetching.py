@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from labs_utils.datasets.archives import archive_kind, extract_member
+from labs_utils.datasets.archives import UnsafeArchiveError, archive_kind, extract_member
 from labs_utils.datasets.catalog import (
     DATASETS_DIR,
     PARTIAL_VARIANTS,
@@ -30,9 +30,19 @@ from labs_utils.datasets.catalog import (
     registry,
     select_files,
 )
-from labs_utils.datasets.verify import CHUNK, DataIntegrityError, check_cached, install, temp_path
+from labs_utils.datasets.verify import (
+    TOFU,
+    DataIntegrityError,
+    check_cached,
+    gunzip,
+    install,
+    temp_path,
+    unpack_limit,
+)
 
-__all__ = ["DataNotAvailableError", "Fetched", "fetch", "fetch_best", "fetch_file", "fetch_many"]
+__all__ = [
+    "DataNotAvailableError", "Fetched", "fetch", "fetch_best", "fetch_file", "fetch_many", "verify_cache",
+]  # fmt: skip
 
 _TIMEOUT = (15, 120)  # seconds to connect, seconds between bytes
 _FETCH_ERRORS = (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError)
@@ -53,7 +63,8 @@ class Fetched:
     """Verified local paths of a dataset's files, and where their content came from.
 
     ``data_source`` is ``official`` or ``mirror`` for complete official content (named by
-    origin), ``mirror-subset`` when any file is a subset or lossy copy, or ``synthetic``.
+    origin), ``mirror-subset`` when any file is a subset or lossy copy, ``unverified`` when any
+    file has no published checksum and was trusted on first use, or ``synthetic``.
     """
 
     dataset: str
@@ -99,16 +110,12 @@ def _download(url: str, out: Path, progress: bool) -> None:
     pooch.HTTPDownloader(progressbar=progress, timeout=_TIMEOUT)(url, str(out), None)
 
 
-def _gunzip(src: Path, dst: Path) -> None:
-    with gzip.open(src, "rb") as fin, dst.open("wb") as fout:
-        shutil.copyfileobj(fin, fout, CHUNK)
-
-
-def _from_mirror(mirror: str | Path, dataset: str, name: str, tmp: Path, progress: bool) -> str:
+def _from_mirror(mirror: str | Path, dataset: str, entry: FileEntry, tmp: Path, progress: bool) -> str:
     """Copy ``name`` (or ``name.gz``, unpacked) from the mirror to ``tmp``; return its location.
 
     Returns "" when the mirror does not have the file.
     """
+    name = entry.name
     candidates = [name] if name.endswith(".gz") else [name, name + ".gz"]
     for candidate in candidates:
         packed = candidate != name
@@ -117,7 +124,7 @@ def _from_mirror(mirror: str | Path, dataset: str, name: str, tmp: Path, progres
             if not src.is_file():
                 continue
             if packed:
-                _gunzip(src, tmp)
+                gunzip(src, tmp, entry, dataset, str(src))
             else:
                 shutil.copyfile(src, tmp)
             return str(src)
@@ -130,7 +137,7 @@ def _from_mirror(mirror: str | Path, dataset: str, name: str, tmp: Path, progres
             raise
         if packed:
             with temp_path(tmp) as unpacked:
-                _gunzip(tmp, unpacked)
+                gunzip(tmp, unpacked, entry, dataset, url)
                 os.replace(unpacked, tmp)
         return url
     return ""
@@ -151,7 +158,7 @@ def _download_cached(url: str, downloads: Path, progress: bool) -> Path:
     return archive
 
 
-def _from_official(entry: FileEntry, tmp: Path, downloads: Path, progress: bool) -> str:
+def _from_official(dataset: str, entry: FileEntry, tmp: Path, downloads: Path, progress: bool) -> str:
     """Fetch an entry's content from its official URL into ``tmp``; return the location."""
     url = entry.url
     kind = archive_kind(url, entry.name)
@@ -161,11 +168,15 @@ def _from_official(entry: FileEntry, tmp: Path, downloads: Path, progress: bool)
     if kind == "gz":
         with temp_path(tmp) as packed:
             _download(url, packed, progress)
-            _gunzip(packed, tmp)
+            gunzip(packed, tmp, entry, dataset, url)
         return url
     archive = _download_cached(url, downloads, progress)
     try:
-        member = extract_member(archive, entry.member, tmp)
+        member = extract_member(archive, entry.member, tmp, unpack_limit(entry, archive.stat().st_size))
+    except UnsafeArchiveError as exc:
+        archive.unlink(missing_ok=True)
+        problem = f"unsafe archive for {dataset}/{entry.name} from {url}: {exc}"
+        raise DataIntegrityError(dataset, entry.name, "", "", url, problem=problem) from exc
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile):
         archive.unlink(missing_ok=True)  # a damaged download must not be reused
         raise
@@ -196,22 +207,24 @@ def _not_available(dataset: str, name: str, target: Path, reasons: list[str]) ->
 
 def _fetch_entry(
     dataset: str, entry: FileEntry, root: Path, mirror: str | Path | None, progress: bool
-) -> tuple[Path, str, str]:
+) -> tuple[Path, str, str, str]:
     """Get one verified file: cache, then mirror, then official URL.
 
-    Returns the path, its origin (official, mirror or local) and a status message.
+    Returns the path, its origin (official, mirror or local), how it was verified and a status
+    message (which says so when the file was only trusted on first use).
     """
     name = entry.name
     target = root / dataset / name
     if target.is_file():
-        return target, check_cached(target, entry, dataset), "cached"
+        origin, verified_by = check_cached(target, entry, dataset)
+        return target, origin, verified_by, _status("cached", verified_by)
     reasons = [f"cache: no file at {target}"]
     if mirror is None:
         reasons.append("mirror: none (LABS_DATA_MIRROR is not set)")
     else:
         with temp_path(target) as tmp:
             try:
-                where = _from_mirror(mirror, dataset, name, tmp, progress)
+                where = _from_mirror(mirror, dataset, entry, tmp, progress)
             except OSError as exc:
                 where, reason = "", f"mirror {mirror}: {_short(exc)}"
             else:
@@ -219,8 +232,8 @@ def _fetch_entry(
                 if isinstance(mirror, Path) and not mirror.is_dir():
                     reason = f"mirror: directory {mirror} does not exist"
             if where:
-                install(tmp, target, entry, dataset, "mirror", where)
-                return target, "mirror", "fetched from mirror"
+                verified_by = install(tmp, target, entry, dataset, "mirror", where)
+                return target, "mirror", verified_by, _status("fetched from mirror", verified_by)
             reasons.append(reason)
     url = entry.url
     if not url:
@@ -230,19 +243,25 @@ def _fetch_entry(
     else:
         with temp_path(target) as tmp:
             try:
-                where = _from_official(entry, tmp, root / dataset / ".downloads", progress)
+                where = _from_official(dataset, entry, tmp, root / dataset / ".downloads", progress)
             except _FETCH_ERRORS as exc:
                 reasons.append(f"official: {url}: {_short(exc)}")
             else:
-                install(tmp, target, entry, dataset, "official", where)
-                return target, "official", "fetched from official URL"
+                verified_by = install(tmp, target, entry, dataset, "official", where)
+                return target, "official", verified_by, _status("fetched from official URL", verified_by)
     raise DataNotAvailableError(_not_available(dataset, name, target, reasons), dataset, name, tuple(reasons))
 
 
 # --- public fetch API ----------------------------------------------------------------------------
 
 
-def _data_source(entries: list[FileEntry], origins: list[str]) -> str:
+def _status(action: str, verified_by: str) -> str:
+    return f"{action} (unverified: trusted on first use)" if verified_by == TOFU else action
+
+
+def _data_source(entries: list[FileEntry], origins: list[str], methods: list[str]) -> str:
+    if TOFU in methods:
+        return "unverified"  # no published checksum: never labelled as verified official data
     if any(entry.variant in PARTIAL_VARIANTS for entry in entries):
         return "mirror-subset"
     return "mirror" if "mirror" in origins else "official"
@@ -273,12 +292,13 @@ def fetch(
     """
     entries = select_files(dataset, files)
     root, where, bar = cache_dir(data_dir), _mirror(mirror), _use_progress(progress)
-    paths, origins = {}, []
+    paths, origins, methods = {}, [], []
     for entry in entries:
-        path, origin, _ = _fetch_entry(dataset, entry, root, where, bar)
+        path, origin, verified_by, _ = _fetch_entry(dataset, entry, root, where, bar)
         paths[entry.name] = path
         origins.append(origin)
-    return Fetched(dataset, paths, _data_source(entries, origins))
+        methods.append(verified_by)
+    return Fetched(dataset, paths, _data_source(entries, origins, methods))
 
 
 def fetch_file(
@@ -323,7 +343,8 @@ def fetch_best(
     except DataNotAvailableError as exc:
         message = f"{missing_full}\n\nThe subset {subset} is not available either:\n{exc}"
         raise DataNotAvailableError(message, dataset, exc.file, exc.reasons) from exc
-    return Fetched(dataset, fetched.paths, "mirror-subset")
+    source = "unverified" if fetched.data_source == "unverified" else "mirror-subset"
+    return Fetched(dataset, fetched.paths, source)
 
 
 def fetch_many(
@@ -353,7 +374,7 @@ def fetch_many(
     for dataset in entries if names is None else names:
         for entry in entries[dataset].files:
             try:
-                status = _fetch_entry(dataset, entry, root, where, bar)[2]
+                status = _fetch_entry(dataset, entry, root, where, bar)[3]
             except DataNotAvailableError as exc:
                 status = "missing: " + "; ".join(exc.reasons[1:])
                 missing.append(exc)
@@ -371,4 +392,38 @@ def fetch_many(
             missing[0].file,
             missing[0].reasons,
         )
+    return rows
+
+
+def verify_cache(
+    names: list[str] | None = None, *, data_dir: str | os.PathLike | None = None
+) -> list[tuple[str, str, str]]:
+    """Return one row per registered file of ``names`` (None: all) after re-hashing its cached copy.
+
+    Unlike a fetch, the sidecar's size-and-mtime shortcut is not trusted, so bit-rot that kept
+    both is found. A file that fails loses the sidecar's vouching, so later fetches refuse it.
+
+    Returns:
+        ``(dataset, file, status)`` rows; status is ``ok (<method>)``, ``not cached`` or
+        ``MISMATCH: <the integrity error>``.
+    """
+    entries = registry()
+    unknown = sorted(set(names or []) - set(entries))
+    if unknown:
+        raise ValueError(f"unknown datasets {unknown}; registered: {sorted(entries)}")
+    root = cache_dir(data_dir)
+    rows = []
+    for dataset in entries if not names else names:
+        for entry in entries[dataset].files:
+            target = root / dataset / entry.name
+            if not target.is_file():
+                rows.append((dataset, entry.name, "not cached"))
+                continue
+            try:
+                verified_by = check_cached(target, entry, dataset, rehash=True)[1]
+            except DataIntegrityError as exc:
+                rows.append((dataset, entry.name, f"MISMATCH: {exc}"))
+            else:
+                label = "unverified: trusted on first use" if verified_by == TOFU else verified_by
+                rows.append((dataset, entry.name, f"ok ({label})"))
     return rows

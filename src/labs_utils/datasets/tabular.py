@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labs_utils import inputs
 from labs_utils.datasets.fetching import Fetched, fetch, fetch_best
 from labs_utils.datasets.verify import CHUNK
 
@@ -43,6 +44,18 @@ CENSUS_NUMERIC_FEATURES = ["fnlwgt", "education-num", "capital-gain", "capital-l
 CENSUS_LABEL = "label"
 
 
+def _read_csv(path: Path, names: list[str] | None = None, **kw) -> pd.DataFrame:
+    """Return ``pd.read_csv(path)`` after checking every row has as many fields as ``names`` or the header.
+
+    pandas would shift columns under an extra field and pad short rows with NaN; this refuses
+    both, and empty files, with the file and line named.
+    """
+    inputs.check_field_counts(path, len(names) if names else None, header=names is None)
+    if names:
+        kw |= {"header": None, "names": names}
+    return pd.read_csv(path, **kw)
+
+
 def _with_source(df: pd.DataFrame, fetched: Fetched) -> pd.DataFrame:
     df.attrs["data_source"] = fetched.data_source
     return df
@@ -57,7 +70,7 @@ def load_census_adult(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
     Introduced in c2w1_lab_tfdv_census.
     """
     fetched = fetched or fetch("census_adult", ["adult.data"], **fetch_kw)
-    df = pd.read_csv(fetched.path("adult.data"), header=None, names=CENSUS_COLUMNS, skipinitialspace=True)
+    df = _read_csv(fetched.path("adult.data"), CENSUS_COLUMNS, skipinitialspace=True)
     return _with_source(df, fetched)
 
 
@@ -83,7 +96,7 @@ def load_diabetes(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
     Introduced in c2w1_assignment_validation_diabetes.
     """
     fetched = fetched or fetch("diabetes_130us", ["diabetic_data.csv"], **fetch_kw)
-    df = pd.read_csv(
+    df = _read_csv(
         fetched.path("diabetic_data.csv"),
         na_values=["?"],
         keep_default_na=False,
@@ -102,7 +115,7 @@ def load_breast_cancer(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFra
     Introduced in c2w2_lab_feature_selection_breast_cancer.
     """
     fetched = fetched or fetch("breast_cancer", ["wdbc.data"], **fetch_kw)
-    df = pd.read_csv(fetched.path("wdbc.data"), header=None, names=BREAST_CANCER_COLUMNS)
+    df = _read_csv(fetched.path("wdbc.data"), BREAST_CANCER_COLUMNS)
     return _with_source(df, fetched)
 
 
@@ -116,7 +129,7 @@ def load_metro_traffic(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFra
     """
     name = "Metro_Interstate_Traffic_Volume.csv"
     fetched = fetched or fetch("metro_traffic", [name], **fetch_kw)
-    df = pd.read_csv(fetched.path(name), keep_default_na=False)
+    df = _read_csv(fetched.path(name), keep_default_na=False)
     stamp = pd.to_datetime(df["date_time"])
     df["month"] = stamp.dt.month.astype("int64")
     df["day"] = stamp.dt.day.astype("int64")
@@ -133,7 +146,7 @@ def load_chicago_taxi(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
     Introduced in c2w3_lab_ml_metadata.
     """
     fetched = fetched or fetch("chicago_taxi", ["data.csv"], **fetch_kw)
-    return _with_source(pd.read_csv(fetched.path("data.csv")), fetched)
+    return _with_source(_read_csv(fetched.path("data.csv")), fetched)
 
 
 def load_covertype(fetched: Fetched | None = None, *, allow_subset: bool = True, **fetch_kw) -> pd.DataFrame:
@@ -151,4 +164,4 @@ def load_covertype(fetched: Fetched | None = None, *, allow_subset: bool = True,
         allow_subset=allow_subset,
         **fetch_kw,
     )
-    return _with_source(pd.read_csv(fetched.path()), fetched)
+    return _with_source(_read_csv(fetched.path()), fetched)
