@@ -14,7 +14,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab test bench lint lock clean
+.PHONY: setup data labs lab test bench bench-setup lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -39,6 +39,11 @@ lab: $(STAMP)
 bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
 	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
+	$(MAKE) bench-setup
+
+# Install time of a fresh .venv: pip path vs uv path, cold and warm caches (runs/bench/setup.md).
+bench-setup: $(STAMP)
+	$(BIN)/python tools/bench_setup.py --output runs/bench/setup.md
 
 # --- quality -----------------------------------------------------------------
 test: data
