@@ -135,10 +135,8 @@ def test_python311_without_uv_falls_back_to_venv_and_pip(sandbox):
     calls = sandbox.calls()
     assert any("--target" in c and "--require-hashes" in c for c in calls), "uv bootstrap not tried"
     assert any(c.startswith("python 3.11.7 -m venv") for c in calls)
-    assert (
-        f"python 3.11.7 -m pip install --quiet --disable-pip-version-check --require-hashes -r {LOCK}"
-        in calls
-    )
+    pip_install = "-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps"
+    assert f"python 3.11.7 {pip_install} -r {LOCK}" in calls
     assert sandbox.stamp().startswith("installer=pip\n")
 
 

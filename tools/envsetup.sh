@@ -154,7 +154,10 @@ with_pip() {
     rm -rf "$VENV"
     "$py" -m venv "$VENV" || { err "error: '$py -m venv $VENV' failed (Debian: apt install python3.11-venv)."; exit 1; }
   fi
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$LOCK" || exit 1
+  # --no-deps: the lock is already the whole closure (as for uv pip sync), and resolving it again trips
+  # older pips' hash mode on extras such as google-api-core[grpc].
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    -r "$LOCK" || exit 1
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . ||
     exit 1
 }
