@@ -1,7 +1,9 @@
 # mlops-data-labs: `make labs` runs every lab headlessly, `make test` runs the tests.
 # Both create .venv and fetch the data first when needed.
 
-PYTHON ?= python3.11
+# PYTHON=/path/to/python3.11 picks the interpreter; unset, uv finds or fetches a 3.11 (tools/envsetup.sh).
+PYTHON ?=
+UV_VERSION := 0.13.9
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,25 +14,14 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab docs test unit test-browser bench lint lock clean
+.PHONY: setup data labs lab docs test unit test-browser bench bench-setup lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { \
-	  echo "error: '$(PYTHON)' not found. These labs need Python 3.11 (TensorFlow 2.16 / TFDV 1.16)."; \
-	  echo "       Install it (pyenv install 3.11, apt install python3.11, or conda) or run 'make PYTHON=/path/to/python3.11 ...'."; \
-	  exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
-	  echo "error: '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'), not 3.11."; \
-	  echo "       Pass a 3.11 interpreter: make PYTHON=/path/to/python3.11 ..."; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+$(STAMP): requirements.lock pyproject.toml tools/envsetup.sh tools/uv-bootstrap.txt
+	@PYTHON='$(PYTHON)' VENV='$(VENV)' sh tools/envsetup.sh
 	$(BIN)/python -m labs_utils.kernel
-	@touch $(STAMP)
 
 # --- data --------------------------------------------------------------------
 # Fetch every registered file that can be reached (cache -> LABS_DATA_MIRROR -> official URL).
@@ -58,6 +49,11 @@ docs: $(STAMP)
 bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
 	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
+	$(MAKE) bench-setup
+
+# Install time of a fresh .venv: pip path vs uv path, cold and warm caches (runs/bench/setup.md).
+bench-setup: $(STAMP)
+	$(BIN)/python tools/bench_setup.py --output runs/bench/setup.md
 
 # --- quality -----------------------------------------------------------------
 test: data
@@ -75,12 +71,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools
 	$(BIN)/ruff format --check src tests tools
 
-# Regenerate requirements.lock and environment.yml from requirements.in in a scratch venv.
+# Regenerate the hashed requirements.lock (pins already in it are kept unless requirements.in
+# changes them), environment.yml, and the hashed pin of the uv that tools/envsetup.sh bootstraps.
+LOCK_FLAGS := --generate-hashes --python-version 3.11.5 --python-platform x86_64-unknown-linux-gnu \
+	--custom-compile-command 'make lock' --quiet
 lock:
-	rm -rf build/lockenv && $(PYTHON) -m venv build/lockenv
-	build/lockenv/bin/pip install --quiet -r requirements.in
-	build/lockenv/bin/pip freeze --exclude-editable | grep -v '^mlops-data-labs' > requirements.lock
-	$(PYTHON) tools/write_environment_yml.py
+	@uv=$$(sh tools/envsetup.sh --uv) && \
+	$$uv pip compile requirements.in $(LOCK_FLAGS) -o requirements.lock && \
+	echo "uv==$(UV_VERSION)" | $$uv pip compile - $(LOCK_FLAGS) -o tools/uv-bootstrap.txt
+	python3 tools/write_environment_yml.py
 
 clean:
 	rm -rf runs build .pytest_cache .ruff_cache

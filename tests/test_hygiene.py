@@ -27,13 +27,26 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower()
 
 
+def environment_writer():
+    """Return tools/write_environment_yml.py loaded as a module (it also parses the lock)."""
+    spec = importlib.util.spec_from_file_location(
+        "write_environment_yml", REPO_ROOT / "tools" / "write_environment_yml.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def lock_pins() -> dict[str, str]:
-    """Map each locked distribution to its pinned version."""
+    """Map each locked distribution to its pinned version, checking each carries a hash."""
     assert LOCK.exists(), f"requirements.lock is missing; {REGENERATE}"
     pins = {}
-    for line in requirement_lines(LOCK):
-        name, sep, version = line.partition("==")
-        assert sep and version.strip(), f"requirements.lock: {line!r} is not pinned with ==; {REGENERATE}"
+    for requirement, hashes in environment_writer().locked_requirements(LOCK.read_text().splitlines()):
+        name, sep, version = requirement.partition("==")
+        assert sep and version.strip(), (
+            f"requirements.lock: {requirement!r} is not pinned with ==; {REGENERATE}"
+        )
+        assert hashes, f"requirements.lock: {requirement!r} has no --hash; {REGENERATE}"
         pins[normalise(name.strip())] = version.strip()
     return pins
 
@@ -74,10 +87,5 @@ def test_lock_keeps_the_stack_pins_of_requirements_in():
 def test_environment_yml_matches_the_lock():
     env_file = REPO_ROOT / "environment.yml"
     assert env_file.exists(), f"environment.yml is missing; {REGENERATE}"
-    spec = importlib.util.spec_from_file_location(
-        "write_environment_yml", REPO_ROOT / "tools" / "write_environment_yml.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    expected = module.render(LOCK.read_text().splitlines())
+    expected = environment_writer().render(LOCK.read_text().splitlines())
     assert env_file.read_text() == expected, f"environment.yml is out of date; {REGENERATE}"
