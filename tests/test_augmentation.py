@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import tarfile
 from pathlib import Path
 
@@ -50,7 +49,11 @@ def grey(label: int, rank: int) -> int:
 
 def _register(tmp_path: Path, root: Path) -> None:
     """Write a registry naming the mirror's files by their sha256."""
-    entries = [("labels.txt", "full"), ("cifar10_train_jpeg.tar.gz", "lossy"), ("cifar10_test_jpeg.tar.gz", "lossy")]
+    entries = [
+        ("labels.txt", "full"),
+        ("cifar10_train_jpeg.tar.gz", "lossy"),
+        ("cifar10_test_jpeg.tar.gz", "lossy"),
+    ]
     files = "".join(
         f'[[datasets.cifar10.files]]\nname = "{name}"\nvariant = "{variant}"\n'
         f'sha256 = "{hashlib.sha256((root / name).read_bytes()).hexdigest()}"\n\n'
@@ -217,3 +220,52 @@ def test_gaussian_noise_touches_only_the_copies_and_the_named_columns():
     ratio = noise.std(axis=0) / (0.1 * X0[:, :2].std(axis=0))
     assert np.all(np.abs(ratio - 1) < 0.2)  # noise scales with each column's own spread
     assert not np.array_equal(X[200:400], X[400:600])  # each copy draws its own noise
+
+
+# --- comparing over seeds ------------------------------------------------------------------------
+
+
+def test_binary_metrics_on_a_hand_computed_case():
+    y = np.array([0, 0, 0, 1, 1])
+    p = np.array([0.1, 0.6, 0.2, 0.7, 0.4])  # one positive below 0.5, one negative above
+    m = augmentation.binary_metrics(y, p)
+    assert m["roc_auc"] == pytest.approx(5 / 6)  # pairs ranked right: 5 of 6
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["recall"] == pytest.approx(1 / 2)
+    assert m["balanced_accuracy"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert augmentation.binary_metrics(y, p, threshold=0.35)["recall"] == 1.0
+
+
+def test_wins_counts_strictly_greater_rows():
+    per_seed = pd.DataFrame({"aug": [0.5, 0.6, 0.4, 0.7], "none": [0.4, 0.6, 0.5, 0.1]})
+    assert augmentation.wins(per_seed, "aug", "none") == 2
+    assert augmentation.wins(per_seed, "none", "aug") == 1
+
+
+def test_curves_table_is_long_with_epochs_from_one():
+    table = augmentation.curves_table({("none", 1): [0.1, 0.2], ("augmented", 1): [0.15, 0.3]})
+    assert table.columns.tolist() == ["condition", "seed", "epoch", "val_accuracy"]
+    assert table.epoch.tolist() == [1, 2, 1, 2]
+    last = table[table.epoch == 2].set_index("condition").val_accuracy
+    assert last.to_dict() == {"none": 0.2, "augmented": 0.3}
+
+
+def test_seed_table_appends_summary_rows():
+    per_seed = pd.DataFrame({"a": [1.0, 3.0]}, index=[42, 43])
+    table = augmentation.seed_table(per_seed)
+    assert table.index.tolist() == [42, 43, "mean", "std", "min", "max"]
+    assert table.loc["mean", "a"] == 2.0 and table.loc["max", "a"] == 3.0
+    assert table.loc["std", "a"] == pytest.approx(np.std([1.0, 3.0], ddof=1), abs=1e-3)
+
+
+def test_plots_draw_one_band_per_condition_and_one_row_per_image_set():
+    table = augmentation.curves_table(
+        {(c, s): [0.1 * s, 0.2 * s, 0.3] for c in ("none", "augmented") for s in (1, 2)}
+    )
+    fig = augmentation.plot_curves(table)
+    assert len(fig.axes[0].collections) == 2  # one min-max band per condition
+    assert len(fig.axes[0].get_legend().get_texts()) == 2
+    grid = augmentation.plot_image_grid(
+        [np.zeros((3, 4, 4, 3)), np.full((2, 4, 4, 3), 300.0)], ["a", "b"], ["x", "y", "z"]
+    )
+    assert len(grid.axes) == 6

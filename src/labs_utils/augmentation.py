@@ -33,6 +33,7 @@ __all__ = [
     "random_oversample",
     "smote_oversample",
     "add_gaussian_noise",
+    "binary_metrics",
     "wins",
     "seed_table",
     "curves_table",
@@ -85,7 +86,12 @@ def jpeg_members(archive: str | os.PathLike, split: str, class_names: Sequence[s
             if member.isdir() or len(parts) < 1 or parts[0] != split:
                 continue
             stem = PurePosixPath(member.name).stem
-            if len(parts) != 3 or parts[1] not in known or not stem.isdigit() or not parts[2].endswith(".jpg"):
+            if (
+                len(parts) != 3
+                or parts[1] not in known
+                or not stem.isdigit()
+                or not parts[2].endswith(".jpg")
+            ):
                 raise ValueError(
                     f"{archive.name}: unexpected member {member.name!r}; expected {split}/<class>/<rank>.jpg "
                     f"with a class from labels.txt"
@@ -193,9 +199,7 @@ def random_oversample(X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.nd
     return np.concatenate([X, X[picks]]), np.concatenate([y, y[picks]])
 
 
-def smote_oversample(
-    X: np.ndarray, y: np.ndarray, *, seed: int, k: int = 5
-) -> tuple[np.ndarray, np.ndarray]:
+def smote_oversample(X: np.ndarray, y: np.ndarray, *, seed: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Return ``X, y`` with synthetic minority rows appended until classes balance (SMOTE-like).
 
     Each new row lies on the segment from a random minority row to one of its ``k`` nearest
@@ -225,7 +229,13 @@ def smote_oversample(
 
 
 def add_gaussian_noise(
-    X: np.ndarray, y: np.ndarray, *, seed: int, scale: float, copies: int = 1, columns: Sequence[int] | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int,
+    scale: float,
+    copies: int = 1,
+    columns: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``X, y`` with ``copies`` noisy copies of every row appended (noise injection).
 
@@ -243,3 +253,105 @@ def add_gaussian_noise(
         copy[:, cols] += rng.normal(size=(len(X), len(cols))) * (scale * std)
         noisy.append(copy)
     return np.concatenate([X, *noisy]), np.concatenate([y] * (copies + 1))
+
+
+# --- comparing runs over seeds -------------------------------------------------------------------
+
+
+def binary_metrics(y_true: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Return ROC AUC, accuracy, balanced accuracy and minority recall of scores ``p`` at ``threshold``.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_score, roc_auc_score
+
+    pred = (np.asarray(p) >= threshold).astype(int)
+    return {
+        "roc_auc": float(roc_auc_score(y_true, p)),
+        "accuracy": float(accuracy_score(y_true, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
+        "recall": float(recall_score(y_true, pred)),
+    }
+
+
+def wins(per_seed: pd.DataFrame, better: str, than: str) -> int:
+    """Return in how many rows (seeds) column ``better`` is strictly greater than column ``than``.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    return int((per_seed[better] > per_seed[than]).sum())
+
+
+def curves_table(
+    curves: Mapping[tuple[str, int], Sequence[float]], metric: str = "val_accuracy"
+) -> pd.DataFrame:
+    """Return one row per (condition, seed, epoch) from ``{(condition, seed): values per epoch}``.
+
+    Epochs count from 1.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    rows = [
+        {"condition": condition, "seed": seed, "epoch": epoch, metric: float(value)}
+        for (condition, seed), values in curves.items()
+        for epoch, value in enumerate(values, start=1)
+    ]
+    return pd.DataFrame(rows, columns=["condition", "seed", "epoch", metric])
+
+
+def seed_table(per_seed: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
+    """Return ``per_seed`` (one row per seed) with mean, std, min and max rows appended, rounded.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    summary = per_seed.agg(["mean", "std", "min", "max"])
+    return pd.concat([per_seed, summary]).round(decimals)
+
+
+def plot_curves(table: pd.DataFrame, metric: str = "val_accuracy", ax: plt.Axes | None = None) -> Figure:
+    """Plot ``metric`` over epochs per condition: the mean over seeds, a min–max band, thin seed lines.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for color, (condition, part) in zip(
+        plt.rcParams["axes.prop_cycle"].by_key()["color"], table.groupby("condition"), strict=False
+    ):
+        wide = part.pivot(index="epoch", columns="seed", values=metric)
+        ax.plot(wide.index, wide.values, color=color, linewidth=0.6, alpha=0.35)
+        ax.fill_between(wide.index, wide.min(axis=1), wide.max(axis=1), color=color, alpha=0.15)
+        ax.plot(
+            wide.index,
+            wide.mean(axis=1),
+            color=color,
+            linewidth=2,
+            label=f"{condition} (mean of {wide.shape[1]} seeds)",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax.figure
+
+
+def plot_image_grid(
+    rows: Sequence[np.ndarray], row_titles: Sequence[str], col_titles: Sequence[str] | None = None
+) -> Figure:
+    """Plot each entry of ``rows`` (an array of images, uint8 or floats in [0, 255]) as one row.
+
+    Introduced in c2x_lab_data_augmentation.
+    """
+    ncols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.3 * ncols, 1.4 * len(rows)), squeeze=False)
+    for i, images in enumerate(rows):
+        for j in range(ncols):
+            ax = axes[i][j]
+            ax.axis("off")
+            if j < len(images):
+                ax.imshow(np.clip(np.asarray(images[j]), 0, 255).astype(np.uint8))
+            if i == 0 and col_titles is not None and j < len(col_titles):
+                ax.set_title(col_titles[j], fontsize=8)
+        axes[i][0].text(-4, 16, row_titles[i], ha="right", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig
