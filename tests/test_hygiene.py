@@ -51,7 +51,8 @@ def test_notebook_is_clean(path):
 def test_notebooks_follow_the_naming_scheme():
     labs = {lab.path.name for lab in runner.discover(REPO_ROOT / "notebooks")}
     strays = [p.name for p in NOTEBOOKS if p.name not in labs]
-    assert not strays, f"rename {strays} to c<course>w<week>_<lab|assignment>_<topic>.ipynb"
+    scheme = "c<course>w<week>_<lab|assignment>_<topic>.ipynb (beyond the course: c<course>x_lab_<topic>)"
+    assert not strays, f"rename {strays} to {scheme}"
 
 
 def test_lock_pins_every_package():
