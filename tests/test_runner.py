@@ -72,6 +72,13 @@ def test_discover_lists_labs_in_course_order_with_titles(labs):
     assert all(lab.path.is_absolute() and lab.path.exists() for lab in labs)
 
 
+def test_discover_adds_labs_beyond_the_course_after_the_course_labs(tmp_path):
+    for name in ("c2x_lab_data_augmentation", "c2w4_lab_images", "c2w1_lab_census", "notes", "c2_draft"):
+        nbformat.write(nbformat.v4.new_notebook(), tmp_path / f"{name}.ipynb")
+    names = [lab.name for lab in runner.discover(tmp_path)]
+    assert names == ["c2w1_lab_census", "c2w4_lab_images", "c2x_lab_data_augmentation"]
+
+
 def test_discover_missing_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         runner.discover(tmp_path / "absent")
