@@ -25,7 +25,8 @@ from traitlets import default
 if TYPE_CHECKING:
     import pandas as pd
 
-NOTEBOOK_PATTERN = "c[0-9]*w[0-9]*_*.ipynb"
+# Course labs are c<course>w<week>_*.ipynb; labs beyond the course are c<course>x_*.ipynb (after them).
+NOTEBOOK_PATTERNS = ("c[0-9]*w[0-9]*_*.ipynb", "c[0-9]*x_*.ipynb")
 KERNEL_NAME = "python3"
 KERNEL_ENV = {"TZ": "UTC", "PYTHONHASHSEED": "0"}
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
@@ -155,11 +156,11 @@ def notebook_title(path: Path) -> str:
 
 
 def discover(notebooks_dir: str | Path | None = None) -> list[Lab]:
-    """List the lab notebooks (`c<course>w<week>_*.ipynb`) in course order."""
+    """List the lab notebooks (`c<course>w<week>_*.ipynb`, then `c<course>x_*.ipynb`) in course order."""
     folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"notebooks directory {folder} does not exist")
-    paths = sorted(folder.glob(NOTEBOOK_PATTERN))
+    paths = sorted({p for pattern in NOTEBOOK_PATTERNS for p in folder.glob(pattern)})
     return [Lab(p.stem, p.resolve(), notebook_title(p)) for p in paths]
 
 
