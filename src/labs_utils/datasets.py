@@ -827,6 +827,21 @@ def load_census_adult(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
     return _with_source(df, fetched)
 
 
+def load_census_adult_test(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
+    """Load the official ``adult.test`` with the columns and labels of ``adult.data`` (16,281 x 15).
+
+    The file opens with a ``|1x3 Cross validator`` line and ends its labels with a period
+    (``<=50K.``); both are dropped so the two files share one vocabulary.
+    Introduced in c2x_lab_advanced_labeling.
+    """
+    fetched = fetched or fetch("census_adult", ["adult.test"], **fetch_kw)
+    df = pd.read_csv(
+        fetched.path("adult.test"), header=None, names=CENSUS_COLUMNS, skipinitialspace=True, skiprows=1
+    )
+    df["label"] = df["label"].str.rstrip(".")
+    return _with_source(df, fetched)
+
+
 def write_census_course_csv(path_out: str | os.PathLike, fetched: Fetched | None = None, **fetch_kw) -> Path:
     """Write the course's census CSV: a header line followed by the official ``adult.data``.
 

@@ -360,7 +360,13 @@ def _m_step(outputs: np.ndarray, post: np.ndarray, smoothing: float) -> tuple[np
 
 
 def fit_label_model(
-    L: np.ndarray, n_classes: int = 2, *, max_iter: int = 200, tol: float = 1e-8, smoothing: float = 0.01
+    L: np.ndarray,
+    n_classes: int = 2,
+    *,
+    class_balance: Sequence[float] | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-8,
+    smoothing: float = 0.01,
 ) -> LabelModel:
     """Fit a Dawid–Skene model to the vote matrix ``L`` by EM, without any gold labels.
 
@@ -368,6 +374,8 @@ def fit_label_model(
     class-conditional output rates from the current label posteriors (M-step, with add-``smoothing``
     counts), and recompute the posteriors from those rates, assuming the functions are
     independent given the true label (E-step). Stops when no parameter moves more than ``tol``.
+    ``class_balance`` (P(y = c), e.g. from domain knowledge) holds the prior fixed instead of
+    learning it, as Snorkel's ``LabelModel.fit(class_balance=...)`` does.
     Introduced in c2x_lab_advanced_labeling.
     """
     L = np.asarray(L)
@@ -377,10 +385,17 @@ def fit_label_model(
     votes = np.stack([(L == c).sum(axis=1) for c in range(n_classes)], axis=1).astype(float)
     totals = votes.sum(axis=1, keepdims=True)
     post = np.where(totals > 0, votes / np.maximum(totals, 1), 1.0 / n_classes)
+    fixed = None if class_balance is None else np.asarray(class_balance, dtype=float)
+    if fixed is not None and (
+        fixed.shape != (n_classes,) or not np.isclose(fixed.sum(), 1) or (fixed <= 0).any()
+    ):
+        raise ValueError(f"class_balance must be {n_classes} positive probabilities summing to 1")
     prior, confusion = _m_step(outputs, post, smoothing)
+    prior = prior if fixed is None else fixed
     for n_iter in range(1, max_iter + 1):
         post = LabelModel(prior, confusion, n_iter).predict_proba(L)
         new_prior, new_confusion = _m_step(outputs, post, smoothing)
+        new_prior = new_prior if fixed is None else fixed
         moved = max(np.abs(new_prior - prior).max(), np.abs(new_confusion - confusion).max())
         prior, confusion = new_prior, new_confusion
         if moved < tol:
