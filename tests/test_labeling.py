@@ -291,3 +291,12 @@ def test_fit_on_probabilities_matches_hard_labels_when_certain():
     # 50/50 labels carry no signal: the model learns nothing
     flat = labeling.fit_on_probabilities(LogisticRegression(), X, np.full((100, 2), 0.5))
     assert np.abs(flat.coef_).max() < 1e-6
+
+
+def test_a_given_class_balance_stays_fixed():
+    L, _ = exact_votes(0.2, [(0.9, 0.7), (0.6, 0.95), (0.8, 0.8)])
+    model = labeling.fit_label_model(L, class_balance=[0.8, 0.2], smoothing=0.0, tol=1e-12, max_iter=5000)
+    assert model.prior.tolist() == [0.8, 0.2]
+    assert model.confusion[:, 1, 2] == pytest.approx([0.9, 0.6, 0.8], abs=1e-3)  # the true prior: same fit
+    with pytest.raises(ValueError, match="class_balance"):
+        labeling.fit_label_model(L, class_balance=[0.5, 0.6])
