@@ -50,6 +50,9 @@ def test_semi_supervised_scores_every_method_fraction_and_seed(results):
     for fraction, baseline in semi["accuracy"]["supervised"].items():
         spreading = semi["accuracy"]["label spreading"][fraction]
         assert sum(b > s for b, s in zip(baseline, spreading, strict=True)) >= n_seeds - 1, fraction
+        # and self-training gains less than half a point on average
+        gap = np.mean(semi["accuracy"]["self-training"][fraction]) - np.mean(baseline)
+        assert gap < 0.005, fraction
 
 
 def test_active_learning_curves_and_their_win_counts(results):
