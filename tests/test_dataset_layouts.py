@@ -92,6 +92,15 @@ def test_census_loader_matches_course_file(kw):
     assert df.attrs["data_source"] == "mirror"
 
 
+def test_census_test_file_shares_the_training_layout(kw):
+    test = datasets.load_census_adult_test(**kw)
+    train = datasets.load_census_adult(**kw)
+    assert test.shape == (16281, 15) and list(test.columns) == list(train.columns)
+    assert test["label"].value_counts().to_dict() == {"<=50K": 12435, ">50K": 3846}
+    assert (test.dtypes == train.dtypes).all()
+    assert test.attrs["data_source"] == "mirror"
+
+
 def test_breast_cancer_loader_matches_course_layout(kw):
     df = datasets.load_breast_cancer(**kw)
     path = datasets.fetch_file("breast_cancer", "course_variant/breast_cancer_data.csv", **kw)

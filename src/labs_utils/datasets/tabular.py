@@ -18,8 +18,8 @@ from labs_utils.datasets.verify import CHUNK
 
 __all__ = [
     "BREAST_CANCER_COLUMNS", "CENSUS_CATEGORICAL_FEATURES", "CENSUS_COLUMNS", "CENSUS_LABEL",
-    "CENSUS_NUMERIC_FEATURES", "load_breast_cancer", "load_census_adult", "load_chicago_taxi",
-    "load_covertype", "load_diabetes", "load_metro_traffic", "write_census_course_csv",
+    "CENSUS_NUMERIC_FEATURES", "load_breast_cancer", "load_census_adult", "load_census_adult_test",
+    "load_chicago_taxi", "load_covertype", "load_diabetes", "load_metro_traffic", "write_census_course_csv",
 ]  # fmt: skip
 
 CENSUS_COLUMNS = [
@@ -71,6 +71,23 @@ def load_census_adult(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFram
     """
     fetched = fetched or fetch("census_adult", ["adult.data"], **fetch_kw)
     df = _read_csv(fetched.path("adult.data"), CENSUS_COLUMNS, skipinitialspace=True)
+    return _with_source(df, fetched)
+
+
+def load_census_adult_test(fetched: Fetched | None = None, **fetch_kw) -> pd.DataFrame:
+    """Return the official ``adult.test`` with the columns and labels of ``adult.data`` (16,281 x 15).
+
+    The file opens with a ``|1x3 Cross validator`` line and ends its labels with a period
+    (``<=50K.``); both are dropped so the two files share one vocabulary. (That first line is why
+    the field-count check of the other loaders does not apply here.)
+
+    Introduced in c2x_lab_advanced_labeling.
+    """
+    fetched = fetched or fetch("census_adult", ["adult.test"], **fetch_kw)
+    df = pd.read_csv(
+        fetched.path("adult.test"), header=None, names=CENSUS_COLUMNS, skipinitialspace=True, skiprows=1
+    )
+    df["label"] = df["label"].str.rstrip(".")
     return _with_source(df, fetched)
 
 
