@@ -380,7 +380,8 @@ def test_fetch_best_refuses_the_subset_when_official_data_is_required(toy, tmp_p
     assert "toy/table.csv is not available" in str(info.value)
     assert not datasets.cache_path("toy", "part.csv").exists()
     monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "0")  # "0" means off, as unset does
-    assert datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror=mirror).data_source == "mirror-subset"
+    fetched = datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror=mirror)
+    assert fetched.data_source == "mirror-subset"
 
 
 def test_fetch_many_reports_status_and_missing(toy, tmp_path):

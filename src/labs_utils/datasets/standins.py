@@ -81,7 +81,9 @@ def how_to_get(dataset: str, files: Sequence[str] = ()) -> list[str]:
     return steps
 
 
-def record_use(dataset: str, files: Iterable[str], data_source: str, stand_in_for: Sequence[str] = ()) -> None:
+def record_use(
+    dataset: str, files: Iterable[str], data_source: str, stand_in_for: Sequence[str] = ()
+) -> None:
     """Append what a fetch handed out to the ``LABS_DATA_LOG`` file, when that variable is set."""
     target = os.environ.get(DATA_LOG_ENV, "").strip()
     if not target:
