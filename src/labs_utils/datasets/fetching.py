@@ -357,12 +357,15 @@ def fetch_best(
 
 
 def refuse_stand_in(missing: DataNotAvailableError) -> DataNotAvailableError:
-    """Return the error for a stand-in refused because ``LABS_REQUIRE_OFFICIAL_DATA`` is set."""
+    """Return the error for a stand-in refused because ``LABS_REQUIRE_OFFICIAL_DATA`` is set.
+
+    Its first line (what a run summary shows) says why; the fetch's own report follows.
+    """
     message = (
-        f"{missing}\n\nThe official file is required (LABS_REQUIRE_OFFICIAL_DATA=1, set by "
-        "`labs run --require-official-data` or `make labs STRICT_DATA=1`), so no subset or "
-        "synthetic stand-in is used. Get the official file as above, or run without that option "
-        "to run on the best data reachable, labelled."
+        f"{missing.dataset}/{missing.file}: the official file is required (LABS_REQUIRE_OFFICIAL_DATA=1, "
+        "from `labs run --require-official-data` or `make labs STRICT_DATA=1`), so no subset, "
+        "lossy or synthetic stand-in is used; without that option the lab runs on the best data "
+        f"reachable, labelled.\n\n{missing}"
     )
     return DataNotAvailableError(message, missing.dataset, missing.file, missing.reasons)
 
