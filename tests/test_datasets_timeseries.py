@@ -133,11 +133,12 @@ def test_data_log_records_each_stand_in_and_what_it_replaced(offline_cache, monk
     datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
     datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
     records = datasets.read_data_log(log)
-    stand_ins = [(r["dataset"], r["data_source"], r["stand_in_for"]) for r in records if r["stand_in_for"]]
+    stand_ins = [(r["dataset"], r["files"], r["stand_in_for"]) for r in records if r["stand_in_for"]]
     assert stand_ins == [
-        ("jena_climate", "mirror-subset", [datasets.JENA_FULL]),
-        ("wisdm", "synthetic", [datasets.WISDM_RAW]),
+        ("jena_climate", [datasets.JENA_SUBSET], [datasets.JENA_FULL]),
+        ("wisdm", ["synthetic/WISDM_ar_v1.1_raw_synthetic.txt"], [datasets.WISDM_RAW]),
     ]
+    assert [r["data_source"] for r in records if r["stand_in_for"]] == ["mirror-subset", "synthetic"]
     plain = [r for r in records if not r["stand_in_for"]]
     assert [(r["dataset"], r["files"]) for r in plain] == [("jena_climate", [datasets.JENA_SUBSET])]
 
@@ -165,3 +166,6 @@ def test_show_data_source_prints_outside_jupyter(offline_cache, capsys):
     datasets.show_data_source(fetched)
     out = capsys.readouterr().out
     assert out.startswith("STAND-IN DATA (synthetic)") and "WISDM_ar_latest.tar.gz" in out
+    assert "WISDM_ar_v1.1_raw_synthetic.txt" in out.splitlines()[0]
+    assert "WISDM_ar_latest.tar.gz (member WISDM_ar_v1.1/WISDM_ar_v1.1_raw.txt)" in out
+    assert "readme.txt" not in out  # only the file the lab needs

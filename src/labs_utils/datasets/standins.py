@@ -168,8 +168,12 @@ def data_banner(fetched: Any) -> DataBanner:
     """Return the banner for a fetch result (anything with ``dataset``, ``data_source``, ``paths``)."""
     source = str(fetched.data_source)
     files = tuple(sorted(Path(path).name for path in fetched.paths.values()))
-    steps = tuple(how_to_get(fetched.dataset)) if is_stand_in(source) else ()
-    return DataBanner(fetched.dataset, source, files, steps)
+    if not is_stand_in(source):
+        return DataBanner(fetched.dataset, source, files)
+    entry = registry().get(fetched.dataset)
+    full = {f.name for f in entry.files if f.variant == "full"} if entry else set()
+    wanted = [name for name in fetched.paths if name in full]  # a synthetic log keeps the real name
+    return DataBanner(fetched.dataset, source, files, tuple(how_to_get(fetched.dataset, wanted)))
 
 
 def show_data_source(fetched: Any) -> None:

@@ -47,7 +47,7 @@ def fetch_wisdm_raw(quick: bool = False, data_dir: str | os.PathLike | None = No
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     write_synthetic_wisdm(tmp)
     os.replace(tmp, path)  # readers never see a half-written log
-    record_use("wisdm", [WISDM_RAW], "synthetic", stand_in_for=[WISDM_RAW])
+    record_use("wisdm", [f"synthetic/{path.name}"], "synthetic", stand_in_for=[WISDM_RAW])
     return Fetched("wisdm", {WISDM_RAW: path}, "synthetic")
 
 
