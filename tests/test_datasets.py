@@ -97,7 +97,7 @@ def cached_files(cache: Path) -> list[Path]:
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Give each test an empty cache, no mirror, and no official downloads unless it asks."""
-    for var in ("LABS_DATA_MIRROR", "LABS_REGISTRY"):
+    for var in ("LABS_DATA_MIRROR", "LABS_REGISTRY", "LABS_REQUIRE_OFFICIAL_DATA", "LABS_DATA_LOG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LABS_OFFLINE", "1")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -368,6 +368,20 @@ def test_fetch_best_falls_back_to_subset(toy, tmp_path, monkeypatch):
     (datasets.cache_path("toy", "part.csv")).unlink()
     with pytest.raises(datasets.DataNotAvailableError, match="not available either"):
         datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror="")
+
+
+def test_fetch_best_refuses_the_subset_when_official_data_is_required(toy, tmp_path, monkeypatch):
+    part = b"a,b\n1,2\n"
+    toy([toy_entry(), toy_entry("part.csv", part, variant="subset")])
+    mirror = make_mirror(tmp_path / "mirror", {"part.csv": part})
+    monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "1")
+    with pytest.raises(datasets.DataNotAvailableError, match="LABS_REQUIRE_OFFICIAL_DATA=1") as info:
+        datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror=mirror)
+    assert "toy/table.csv is not available" in str(info.value)
+    assert not datasets.cache_path("toy", "part.csv").exists()
+    monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "0")  # "0" means off, as unset does
+    fetched = datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror=mirror)
+    assert fetched.data_source == "mirror-subset"
 
 
 def test_fetch_many_reports_status_and_missing(toy, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,7 +61,9 @@ def test_synthetic_still_postures_are_dominated_by_gravity(synthetic_log):
 
 @pytest.fixture
 def offline_cache(tmp_path, monkeypatch, mirror_dir):
-    """An empty cache, the mirror directory, and no official downloads."""
+    """An empty cache, the mirror directory, no official downloads, stand-ins allowed, no data log."""
+    monkeypatch.delenv("LABS_REQUIRE_OFFICIAL_DATA", raising=False)
+    monkeypatch.delenv("LABS_DATA_LOG", raising=False)
     monkeypatch.setenv("LABS_OFFLINE", "1")
     monkeypatch.setenv("LABS_DATA_MIRROR", str(mirror_dir))
     return tmp_path / "cache"
@@ -74,22 +78,94 @@ def test_jena_quick_falls_back_to_the_real_slice(offline_cache):
     assert (seconds.diff().dropna() == 600).all()
 
 
-def test_jena_full_without_the_full_file_names_it(offline_cache):
+def test_jena_full_mode_runs_on_the_slice_when_the_full_file_is_out_of_reach(offline_cache):
+    fetched = datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
+    assert fetched.data_source == "mirror-subset"
+    assert list(fetched.paths) == [datasets.JENA_SUBSET]
+    assert not (offline_cache / "jena_climate" / datasets.JENA_FULL).exists()
+
+
+def test_jena_required_official_refuses_the_slice(offline_cache, monkeypatch):
+    monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "1")
     with pytest.raises(datasets.DataNotAvailableError) as info:
         datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
     message = str(info.value)
-    assert datasets.JENA_FULL in message and "SOURCE.md" in message and "QUICK=True" in message
+    assert datasets.JENA_FULL in message and "SOURCE.md" in message
+    assert "LABS_REQUIRE_OFFICIAL_DATA=1" in message and "--require-official-data" in message
+    assert not (offline_cache / "jena_climate" / datasets.JENA_SUBSET).exists()  # never fetched
 
 
-def test_wisdm_raw_quick_is_labelled_synthetic_and_full_raises(offline_cache):
-    fetched = datasets.fetch_wisdm_raw(quick=True, data_dir=offline_cache)
+def test_jena_with_an_empty_mirror_names_both_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_OFFLINE", "1")
+    monkeypatch.setenv("LABS_DATA_MIRROR", str(tmp_path / "empty-mirror"))
+    with pytest.raises(datasets.DataNotAvailableError) as info:
+        datasets.fetch_jena_climate(quick=False, data_dir=tmp_path / "cache")
+    message = str(info.value)
+    assert datasets.JENA_FULL in message and datasets.JENA_SUBSET in message
+    assert "not available either" in message
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_wisdm_raw_without_a_real_copy_is_the_labelled_synthetic_log(offline_cache, quick):
+    fetched = datasets.fetch_wisdm_raw(quick=quick, data_dir=offline_cache)
     assert fetched.data_source == "synthetic"
-    again = datasets.fetch_wisdm_raw(quick=True, data_dir=offline_cache)
+    again = datasets.fetch_wisdm_raw(quick=quick, data_dir=offline_cache)
     assert again.path().read_bytes() == fetched.path().read_bytes()
     first = fetched.path().read_text().splitlines()[0]
     assert timeseries.clean_wisdm_line(first)[0] == "kept"
     real_place = offline_cache / "wisdm" / datasets.WISDM_RAW
     assert not real_place.exists()  # the stand-in never poses as the real file
+
+
+def test_wisdm_required_official_refuses_the_synthetic_log(offline_cache, monkeypatch):
+    monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "1")
     with pytest.raises(datasets.DataNotAvailableError) as info:
         datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
-    assert datasets.WISDM_RAW in str(info.value) and "SOURCE.md" in str(info.value)
+    message = str(info.value)
+    assert datasets.WISDM_RAW in message and "SOURCE.md" in message
+    assert "LABS_REQUIRE_OFFICIAL_DATA=1" in message
+    assert not (offline_cache / "wisdm" / "synthetic").exists()  # nothing written
+
+
+def test_data_log_records_each_stand_in_and_what_it_replaced(offline_cache, monkeypatch, tmp_path):
+    log = tmp_path / "data_used.jsonl"
+    monkeypatch.setenv("LABS_DATA_LOG", str(log))
+    datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
+    datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
+    records = datasets.read_data_log(log)
+    stand_ins = [(r["dataset"], r["files"], r["stand_in_for"]) for r in records if r["stand_in_for"]]
+    assert stand_ins == [
+        ("jena_climate", [datasets.JENA_SUBSET], [datasets.JENA_FULL]),
+        ("wisdm", ["synthetic/WISDM_ar_v1.1_raw_synthetic.txt"], [datasets.WISDM_RAW]),
+    ]
+    assert [r["data_source"] for r in records if r["stand_in_for"]] == ["mirror-subset", "synthetic"]
+    plain = [r for r in records if not r["stand_in_for"]]
+    assert [(r["dataset"], r["files"]) for r in plain] == [("jena_climate", [datasets.JENA_SUBSET])]
+
+
+def test_banner_names_the_stand_in_and_the_official_url(offline_cache):
+    fetched = datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
+    banner = datasets.data_banner(fetched)
+    text = str(banner)
+    assert banner.stand_in and text.startswith("STAND-IN DATA (mirror-subset)")
+    official_url = datasets.registry()["jena_climate"].file(datasets.JENA_FULL).url
+    assert official_url in text and "labs data fetch jena_climate" in text
+    assert "LABS_DATA_MIRROR" in text and datasets.JENA_SUBSET in text
+    assert "STAND-IN DATA" in banner._repr_html_() and official_url in banner._repr_html_()
+
+
+def test_banner_for_the_official_file_is_one_line():
+    official = datasets.Fetched("census_adult", {"adult.data": Path("/x/adult.data")}, "official")
+    banner = datasets.data_banner(official)
+    assert not banner.stand_in and "\n" not in str(banner)
+    assert str(banner).startswith("Data: the official census_adult") and "adult.data" in str(banner)
+
+
+def test_show_data_source_prints_outside_jupyter(offline_cache, capsys):
+    fetched = datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
+    datasets.show_data_source(fetched)
+    out = capsys.readouterr().out
+    assert out.startswith("STAND-IN DATA (synthetic)") and "WISDM_ar_latest.tar.gz" in out
+    assert "WISDM_ar_v1.1_raw_synthetic.txt" in out.splitlines()[0]
+    assert "WISDM_ar_latest.tar.gz (member WISDM_ar_v1.1/WISDM_ar_v1.1_raw.txt)" in out
+    assert "readme.txt" not in out  # only the file the lab needs

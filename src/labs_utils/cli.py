@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip the HTML export of executed notebooks (default: export HTML)",
     )
+    p.add_argument(
+        "--require-official-data",
+        action="store_true",
+        help="fail every lab that would run on a stand-in (subset, lossy or synthetic) because an "
+        "official file is out of reach (default: run on the best data reachable, labelled)",
+    )
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
     p.set_defaults(func=_cmd_run)
 
@@ -179,7 +185,8 @@ def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) 
     """Run the labs into an output folder this process holds the lock of; return the exit code."""
     report.remove_summary(output)  # a summary left from an earlier run must not pass for this one
     mode = "quick" if args.quick else "full"
-    print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time, into {output}/")
+    strict = ", official data required" if args.require_official_data else ""
+    print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time{strict}, into {output}/")
     results = runner.run_labs(
         labs,
         output_dir=output,
@@ -189,6 +196,7 @@ def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) 
         timeout=args.timeout or None,
         data_dir=args.data_dir,
         html=args.html,
+        require_official=args.require_official_data,
     )
     md, js = report.write_summary(results, output)
     print()
@@ -196,6 +204,8 @@ def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) 
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
     print(f"Run site: {site.write_site(output)}")
+    if notes := report.stand_in_notes(results):
+        print(f"\n{notes}", end="")
     if any(r.status == "interrupted" for r in results):
         return 130
     return 1 if failed else 0

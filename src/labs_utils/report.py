@@ -19,7 +19,10 @@ from labs_utils.runner import Lab, LabResult
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bench", "markdown_table", "remove_summary", "summary_table", "write_bench", "write_summary"]
+__all__ = [
+    "bench", "markdown_table", "remove_summary", "stand_in_notes", "summary_table", "write_bench",
+    "write_summary",
+]  # fmt: skip
 
 SUMMARY_FILES = ("summary.md", "summary.json")
 
@@ -55,6 +58,29 @@ def _failed_cell(result: LabResult) -> str:
     return text
 
 
+def stand_in_notes(results: Iterable[LabResult]) -> str:
+    """Return the markdown list of labs that ran on stand-in data, each with how to get the official files.
+
+    Empty when every lab ran on the official data (or read none).
+    """
+    lines = []
+    for r in results:
+        for item in r.stand_ins:
+            files = ", ".join(item["files"])
+            source = item["data_source"]
+            lines.append(f"- **{r.lab}** ({r.status}): {item['dataset']} as `{source}` ({files})")
+            lines += [f"  - {step}" for step in item["how_to_get"]]
+    if not lines:
+        return ""
+    head = (
+        "## Labs that ran on stand-in data\n\n"
+        "The official files below were not reachable, so these labs ran on the best data that was "
+        "(a real subset, a lossy rebuild or a labelled synthetic stand-in); their numbers describe "
+        "that data. `labs run --require-official-data` (`make labs STRICT_DATA=1`) fails them instead.\n"
+    )
+    return head + "\n" + "\n".join(lines) + "\n"
+
+
 def markdown_table(df: pd.DataFrame) -> str:
     """Return a DataFrame as a GitHub markdown table, pipes inside cells escaped."""
     escaped = df.apply(lambda col: col.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v))
@@ -72,11 +98,15 @@ def write_summary(results: Sequence[LabResult], output_dir: str | Path) -> tuple
         if interrupted
         else ""
     )
+    standing_in = sum(bool(r.stand_ins) for r in results)
+    if standing_in:
+        note += f" {standing_in} ran on stand-in data (listed below the table)."
+    notes = stand_in_notes(results)
     md = out / "summary.md"
     md.write_text(
         "# Lab run summary\n\n"
         f"{passed} of {len(results)} labs passed.{note}\n\n"
-        f"{markdown_table(summary_table(results))}\n",
+        f"{markdown_table(summary_table(results))}\n" + (f"\n{notes}" if notes else ""),
         encoding="utf-8",
     )
     records = []

@@ -28,13 +28,15 @@ from labs_utils import hygiene, kernel
 
 __all__ = [
     "KERNEL_ENV", "KERNEL_NAME", "NOTEBOOK_PATTERNS", "Lab", "LabResult", "UnknownLabError",
-    "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select", "stop_kernels",
+    "default_notebooks_dir", "discover", "export_html", "run_lab", "run_labs", "select", "stand_ins",
+    "stop_kernels",
 ]  # fmt: skip
 
 # Course labs are c<course>w<week>_*.ipynb; labs beyond the course c<course>x_*.ipynb (after the weeks).
 NOTEBOOK_PATTERNS = ("c[0-9]*w[0-9]*_*.ipynb", "c[0-9]*x_*.ipynb")
 KERNEL_NAME = hygiene.KERNEL_NAME
 KERNEL_ENV = kernel.KERNEL_ENV
+DATA_LOG = "data_used.jsonl"  # in each lab's folder: what the data helpers handed out
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class LabResult:
 
     For failures, `cell_index` counts cells of the source notebook from 0, `cell_source` is the
     cell's first line and `cell_line` the line that raised ("3: assert ...") when known.
+    `stand_ins` lists the datasets the lab ran on stand-ins for, each with the steps to the
+    official files (``dataset``, ``data_source``, ``files``, ``how_to_get``).
     """
 
     lab: str
@@ -66,6 +70,7 @@ class LabResult:
     notebook: Path | None = None
     html: Path | None = None
     peak_rss_mb: float | None = None  # kernel process tree (Beam workers included), sampled
+    stand_ins: list[dict[str, Any]] = field(default_factory=list)  # see `stand_ins`
     results: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -87,10 +92,11 @@ class _LabKernelManager(AsyncKernelManager):
         return "auto" if zmq.has("curve") else "disabled"
 
     memory: _PeakMemory | None = None  # set on a per-run subclass by run_lab
+    run_env: dict[str, str] = {}  # per-run variables (data log, official data), ditto
 
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-        """Start the kernel with `KERNEL_ENV` added to its environment."""
-        kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV}
+        """Start the kernel with `KERNEL_ENV` and the run's own variables added to its environment."""
+        kw["env"] = {**(kw.get("env") or os.environ), **KERNEL_ENV, **self.run_env}
         await super().start_kernel(**kw)
         process = getattr(self.provisioner, "process", None)
         with _KERNELS_LOCK:
@@ -253,13 +259,17 @@ def run_lab(
     html: bool = True,
     progress_bar: bool = False,
     kernel_name: str = KERNEL_NAME,
+    require_official: bool = False,
 ) -> LabResult:
     """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
     gets QUICK, SEED (and DATA_DIR when given) injected, and stops a cell after `timeout`
     seconds (None: no limit). The executed notebook and its HTML export land there too, also
-    for failed runs.
+    for failed runs. The data helpers log what they hand out to `data_used.jsonl` there; a lab
+    that ran on stand-ins gets a banner cell on top of its executed notebook. With
+    `require_official`, the helpers refuse stand-ins (``LABS_REQUIRE_OFFICIAL_DATA=1``) and a
+    lab that still used one fails.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -267,14 +277,18 @@ def run_lab(
     lab_dir = Path(output_dir).resolve() / lab.name
     lab_dir.mkdir(parents=True, exist_ok=True)
     executed = lab_dir / f"{lab.name}.ipynb"
-    for stale in (executed, lab_dir / f"{lab.name}.html", lab_dir / "results.json"):
+    data_log = lab_dir / DATA_LOG
+    for stale in (executed, lab_dir / f"{lab.name}.html", lab_dir / "results.json", data_log):
         stale.unlink(missing_ok=True)
+    run_env = {"LABS_DATA_LOG": str(data_log)}
+    if require_official:
+        run_env["LABS_REQUIRE_OFFICIAL_DATA"] = "1"
     parameters: dict[str, Any] = {"QUICK": quick, "OUTPUT_DIR": str(lab_dir), "SEED": seed}
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
     result = LabResult(lab=lab.name, status="passed", seconds=0.0, quick=quick)
     memory = _PeakMemory()
-    manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
+    manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory, "run_env": run_env})
     start = time.perf_counter()
     started_at = time.time()
     try:
@@ -318,6 +332,9 @@ def run_lab(
         result.results = _read_results(results_file)
     if result.results and "data_source" in result.results:
         result.data_source = str(result.results["data_source"])
+    _check_data(result, data_log, require_official)
+    if result.stand_ins and result.notebook is not None:
+        _banner_cell(result.notebook, result)
     if html and result.notebook is not None:
         result.html = export_html(result.notebook, lab_dir / f"{lab.name}.html")
     return result
@@ -353,6 +370,77 @@ def _check_ran_to_the_end(
         result.error = "OUTPUT_DIR/results.json was not written by this run (it is older than the run)"
 
 
+def stand_ins(
+    records: Sequence[dict[str, Any]], results: dict[str, Any] | None, quick: bool = False
+) -> list[dict[str, Any]]:
+    """Return one entry per dataset a lab ran on a stand-in for, from its data log and results.json.
+
+    A stand-in is what a data helper handed out in place of an unreachable official file (the log
+    names the files it replaced). In full mode, a results.json labelled subset, lossy or synthetic
+    also counts when the lab read registered data; quick mode's samples are chosen on purpose,
+    and data a lesson writes itself (three inline rows) replaces no official file.
+    """
+    from labs_utils.datasets import standins
+
+    found: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.get("stand_in_for"):
+            found[str(record["dataset"])] = _stand_in(record, record["stand_in_for"])
+    results = results or {}
+    label = str(results.get("data_source", ""))
+    if quick or found or not records or not standins.is_stand_in(label, bool(results.get("lossy"))):
+        return list(found.values())
+    partial = [r for r in records if standins.is_stand_in(str(r.get("data_source", "")))]
+    for record in partial or records:
+        found.setdefault(str(record["dataset"]), _stand_in({**record, "data_source": label}, []))
+    return list(found.values())
+
+
+def _stand_in(record: dict[str, Any], replaced: Sequence[str]) -> dict[str, Any]:
+    """Return a stand-in entry for a data-log record, with the steps to the official files."""
+    from labs_utils.datasets import standins
+
+    dataset = str(record["dataset"])
+    return {
+        "dataset": dataset,
+        "data_source": str(record.get("data_source", "")),
+        "files": list(record.get("files", [])),
+        "how_to_get": standins.how_to_get(dataset, replaced),
+    }
+
+
+def _check_data(result: LabResult, data_log: Path, require_official: bool) -> None:
+    """Record the lab's stand-ins; with ``require_official``, fail a passed lab that used any."""
+    from labs_utils.datasets import standins
+
+    records = standins.read_data_log(data_log)
+    result.stand_ins = stand_ins(records, result.results, result.quick)
+    if not require_official or not result.passed or not result.stand_ins:
+        return
+    used = ", ".join(f"{item['dataset']} ({item['data_source']})" for item in result.stand_ins)
+    names = " ".join(item["dataset"] for item in result.stand_ins)
+    result.status = "failed"
+    result.error = (
+        f"official data required (--require-official-data), but the lab ran on stand-in data: {used}; "
+        f"results.json data_source {result.data_source!r}. Get the official files with "
+        f"`labs data fetch {names}` (network access or LABS_DATA_MIRROR)"
+    )
+
+
+def _banner_cell(executed: Path, result: LabResult) -> None:
+    """Put a markdown cell on top of the executed notebook naming the stand-ins and the way out."""
+    import nbformat
+
+    lines = ["**This run used stand-in data**, not (all of) the official files:", ""]
+    for item in result.stand_ins:
+        files = ", ".join(f"`{f}`" for f in item["files"])
+        lines.append(f"- **{item['dataset']}**: `{item['data_source']}` {files}".rstrip())
+        lines += [f"  - {step}" for step in item["how_to_get"]]
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines), metadata={"tags": ["stand-in-data"]}))
+    nbformat.write(nb, str(executed))
+
+
 def _written_since(path: Path, started_at: float) -> bool:
     """Tell whether ``path`` exists and was modified after ``started_at`` (1 s of clock slack)."""
     try:
@@ -384,10 +472,12 @@ def run_labs(
     data_dir: str | Path | None = None,
     html: bool = True,
     on_event: Callable[[str], Any] | None = print,
+    require_official: bool = False,
 ) -> list[LabResult]:
     """Return the results of running every lab (`jobs` at a time, even after failures), in order.
 
-    `on_event` receives one progress line when each lab starts and finishes. Ctrl-C or SIGTERM
+    `on_event` receives one progress line when each lab starts and finishes; `require_official`
+    fails labs that ran on stand-in data (see `run_lab`). Ctrl-C or SIGTERM
     stops the run: its kernels are killed (their connection files removed) and every lab that
     had not finished is returned with status ``interrupted``.
     """
@@ -413,6 +503,7 @@ def run_labs(
                 data_dir=data_dir,
                 html=html,
                 progress_bar=jobs <= 1 and sys.stderr.isatty(),
+                require_official=require_official,
             )
         except Exception as err:  # noqa: BLE001 - a runner bug must not hang the other labs
             result = LabResult(lab.name, "failed", 0.0, quick, error=f"{type(err).__name__}: {err}")
@@ -497,6 +588,8 @@ def export_html(notebook: str | Path, html_path: str | Path) -> Path:
 def _progress_line(result: LabResult) -> str:
     """Format the progress line that reports a finished lab."""
     line = f"{result.status:<7} {result.lab} in {result.seconds:.1f} s"
+    if result.passed and result.stand_ins:
+        line += f" on stand-in data ({', '.join(i['data_source'] for i in result.stand_ins)})"
     if not result.passed:
         where = f"cell {result.cell_index}: " if result.cell_index is not None else ""
         if result.cell_line:

@@ -49,6 +49,7 @@ class LabCard:
     notebook: str | None = None
     failed_cell: str | None = None
     error: str | None = None
+    stand_ins: list[dict[str, Any]] = field(default_factory=list)
 
 
 def data_label(data_source: str, lossy: bool = False) -> tuple[str, str]:
@@ -205,6 +206,7 @@ def lab_cards(run_dir: str | Path) -> list[LabCard]:
                 notebook=notebook,
                 failed_cell=_failed_cell(record),
                 error=record.get("error"),
+                stand_ins=[s for s in record.get("stand_ins") or [] if isinstance(s, dict)],
             )
         )
     return cards
@@ -242,6 +244,13 @@ table.results td { padding: 2px 0; font-variant-numeric: tabular-nums; }
 .error { background: #ffebe9; border: 1px solid #ffcecb; border-radius: 6px; padding: 8px 10px;
          font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap;
          overflow-wrap: anywhere; margin: 0; }
+.standin { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 10px;
+           font-size: 13.5px; }
+.standin ul { margin: 4px 0 0; padding-left: 18px; }
+.standins { background: #fff8c5; border: 2px solid #d4a72c; border-radius: 8px; padding: 10px 16px;
+            margin: 0 0 16px; }
+.standins h2 { font-size: 1.1rem; margin: 0 0 4px; }
+.standins ul { margin: 4px 0; }
 .links { margin-top: auto; display: flex; gap: 16px; font-size: 14px; }
 footer { color: var(--muted); font-size: 13px; padding: 24px; }
 """
@@ -274,6 +283,8 @@ def _card_html(card: LabCard) -> str:
     if card.headline:
         rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in card.headline)
         parts.append(f'<table class="results">{rows}</table>')
+    if card.stand_ins:
+        parts.append(_stand_in_html(card.stand_ins, "standin"))
     if card.status != "passed":
         where = f"{card.failed_cell}\n" if card.failed_cell else ""
         parts.append(f'<pre class="error">{_esc(where + (card.error or "no error recorded"))}</pre>')
@@ -284,6 +295,41 @@ def _card_html(card: LabCard) -> str:
         links.append(f'<a href="{_esc(_href(card.notebook))}">notebook (.ipynb)</a>')
     parts.append(f'<div class="links">{"".join(links)}</div></article>')
     return "\n".join(parts)
+
+
+def _stand_in_html(stand_ins: Sequence[Mapping[str, Any]], css: str) -> str:
+    """Render which stand-ins a lab ran on and the steps to each official file."""
+    items = []
+    for item in stand_ins:
+        files = ", ".join(str(f) for f in item.get("files", []))
+        steps = "".join(f"<li>{_esc(step)}</li>" for step in item.get("how_to_get", []))
+        items.append(
+            f"<b>Stand-in data</b>: {_esc(item.get('dataset', ''))} as "
+            f"<code>{_esc(item.get('data_source', ''))}</code> ({_esc(files)}). To run on the "
+            f"official data:<ul>{steps}</ul>"
+        )
+    return f'<div class="{css}">{"".join(items)}</div>'
+
+
+def _stand_ins_notice(cards: Sequence[LabCard]) -> str:
+    """Render the page-top notice listing the labs that ran on stand-in data (empty if none)."""
+    labs = [card for card in cards if card.stand_ins]
+    if not labs:
+        return ""
+    rows = []
+    for card in labs:
+        used = ", ".join(f"{s.get('dataset', '')} ({s.get('data_source', '')})" for s in card.stand_ins)
+        fetch = " ".join(str(s.get("dataset", "")) for s in card.stand_ins)
+        rows.append(
+            f'<li><a href="#{_esc(card.lab)}">{_esc(card.lab)}</a>: {_esc(used)}; official files: '
+            f"<code>labs data fetch {_esc(fetch)}</code> with network access or LABS_DATA_MIRROR</li>"
+        )
+    return (
+        f'<section class="standins"><h2>{len(labs)} lab(s) ran on stand-in data</h2>'
+        "The official files were out of reach, so these labs ran on the best data that was, "
+        f"labelled; each card says which and how to get the official file.<ul>{''.join(rows)}</ul>"
+        "<code>labs run --require-official-data</code> fails them instead.</section>"
+    )
 
 
 def _href(path: str) -> str:
@@ -315,8 +361,11 @@ def render_index(cards: Sequence[LabCard], *, mode: str, docs_href: str | None, 
 <p class="meta">{_esc(mode)} mode · {passed} of {len(cards)} labs passed · {total_s:,.0f} s of lab time ·
 written {_esc(written)} · {docs}</p>
 </header>
-<main class="grid">
+<main>
+{_stand_ins_notice(cards)}
+<div class="grid">
 {body}
+</div>
 </main>
 <footer>Each card links the executed notebook exported to HTML and the executed .ipynb; numbers come from
 the lab's own <code>results.json</code>. "Full data" means the complete official files; subsets, lossy

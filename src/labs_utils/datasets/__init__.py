@@ -9,14 +9,16 @@ then ``datasets.load_census_adult()`` works:
 - ``archives``: safe extraction of tar and zip archives.
 - ``tabular``: the course-layout loaders (census, diabetes, breast cancer, traffic, taxi, covertype).
 - ``jena``, ``wisdm``, ``cifar10``: the week-4 datasets, each with its own fallbacks.
+- ``standins``: the labels of data that is not the full file, the banner, how to get the real one.
 """
 
-from labs_utils.datasets import archives, catalog, cifar10, fetching, jena, tabular, verify, wisdm
+from labs_utils.datasets import archives, catalog, cifar10, fetching, jena, standins, tabular, verify, wisdm
 from labs_utils.datasets.archives import *  # noqa: F403
 from labs_utils.datasets.catalog import *  # noqa: F403
 from labs_utils.datasets.cifar10 import *  # noqa: F403
 from labs_utils.datasets.fetching import *  # noqa: F403
 from labs_utils.datasets.jena import *  # noqa: F403
+from labs_utils.datasets.standins import *  # noqa: F403
 from labs_utils.datasets.tabular import *  # noqa: F403
 from labs_utils.datasets.verify import *  # noqa: F403
 from labs_utils.datasets.wisdm import *  # noqa: F403
@@ -27,6 +29,7 @@ __all__ = [
     *cifar10.__all__,
     *fetching.__all__,
     *jena.__all__,
+    *standins.__all__,
     *tabular.__all__,
     *verify.__all__,
     *wisdm.__all__,

@@ -15,7 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from labs_utils import records
 from labs_utils.datasets.archives import UnsafeArchiveError, check_member_name
-from labs_utils.datasets.fetching import DataNotAvailableError, fetch
+from labs_utils.datasets.fetching import DataNotAvailableError, fetch, refuse_stand_in
+from labs_utils.datasets.standins import official_data_required, record_use
 from labs_utils.datasets.verify import temp_path
 
 __all__ = [
@@ -92,11 +93,13 @@ def write_cifar10_course_tfrecord(
     it (verified by its git blob id). Otherwise it rebuilds the 50,000 training images from the
     mirror's JPEG tarball: each JPEG decoded and re-encoded as PNG, labelled by its class's line
     in ``labels.txt``, ordered by rank within the class, then by class. That copy is complete
-    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``mirror-subset``.
+    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``mirror-subset``; with
+    ``LABS_REQUIRE_OFFICIAL_DATA=1`` that rebuild is refused.
     The file is written atomically (temp file, then rename).
 
     Raises:
-        DataNotAvailableError: full mode found neither the course file nor the JPEG tarball.
+        DataNotAvailableError: full mode found neither the course file nor the JPEG tarball, or
+            found only the tarball while the official file is required.
 
     Introduced in c2w4_lab_images_cifar10.
     """
@@ -109,6 +112,8 @@ def write_cifar10_course_tfrecord(
     try:
         fetched = fetch("cifar10", [CIFAR10_COURSE], **kw)
     except DataNotAvailableError as exc:
+        if official_data_required():
+            raise refuse_stand_in(exc) from exc
         missing_course = exc
     else:
         n = _write_tfrecord(out, records.read_records(fetched.path()))
@@ -127,6 +132,7 @@ def write_cifar10_course_tfrecord(
     pngs = _jpegs_to_pngs([jpeg for _, jpeg in images])
     examples = (_course_example(png, label) for (label, _), png in zip(images, pngs, strict=True))
     n = _write_tfrecord(out, examples)
+    record_use("cifar10", [CIFAR10_JPEG, CIFAR10_LABELS], "lossy", stand_in_for=[CIFAR10_COURSE])
     return CourseRecords("cifar10", out, fetched.data_source, n, CIFAR10_JPEG, lossy=True)
 
 

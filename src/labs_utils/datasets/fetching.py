@@ -30,6 +30,7 @@ from labs_utils.datasets.catalog import (
     registry,
     select_files,
 )
+from labs_utils.datasets.standins import official_data_required, record_use
 from labs_utils.datasets.verify import (
     TOFU,
     DataIntegrityError,
@@ -41,7 +42,8 @@ from labs_utils.datasets.verify import (
 )
 
 __all__ = [
-    "DataNotAvailableError", "Fetched", "fetch", "fetch_best", "fetch_file", "fetch_many", "verify_cache",
+    "DataNotAvailableError", "Fetched", "fetch", "fetch_best", "fetch_file", "fetch_many", "refuse_stand_in",
+    "verify_cache",
 ]  # fmt: skip
 
 _TIMEOUT = (15, 120)  # seconds to connect, seconds between bytes
@@ -298,7 +300,9 @@ def fetch(
         paths[entry.name] = path
         origins.append(origin)
         methods.append(verified_by)
-    return Fetched(dataset, paths, _data_source(entries, origins, methods))
+    fetched = Fetched(dataset, paths, _data_source(entries, origins, methods))
+    record_use(dataset, paths, fetched.data_source)
+    return fetched
 
 
 def fetch_file(
@@ -326,6 +330,8 @@ def fetch_best(
 ) -> Fetched:
     """Return the ``full`` files fetched, else (if allowed) the ``subset`` files as ``mirror-subset``.
 
+    ``LABS_REQUIRE_OFFICIAL_DATA=1`` forbids the subset as ``allow_subset=False`` does.
+
     Raises:
         DataNotAvailableError: neither set is available; the message covers both.
 
@@ -337,6 +343,8 @@ def fetch_best(
     except DataNotAvailableError as exc:
         if not allow_subset:
             raise
+        if official_data_required():
+            raise refuse_stand_in(exc) from exc
         missing_full = exc
     try:
         fetched = fetch(dataset, subset, **kw)
@@ -344,7 +352,22 @@ def fetch_best(
         message = f"{missing_full}\n\nThe subset {subset} is not available either:\n{exc}"
         raise DataNotAvailableError(message, dataset, exc.file, exc.reasons) from exc
     source = "unverified" if fetched.data_source == "unverified" else "mirror-subset"
+    record_use(dataset, fetched.paths, source, stand_in_for=full)
     return Fetched(dataset, fetched.paths, source)
+
+
+def refuse_stand_in(missing: DataNotAvailableError) -> DataNotAvailableError:
+    """Return the error for a stand-in refused because ``LABS_REQUIRE_OFFICIAL_DATA`` is set.
+
+    Its first line (what a run summary shows) says why; the fetch's own report follows.
+    """
+    message = (
+        f"{missing.dataset}/{missing.file}: the official file is required (LABS_REQUIRE_OFFICIAL_DATA=1, "
+        "from `labs run --require-official-data` or `make labs STRICT_DATA=1`), so no subset, "
+        "lossy or synthetic stand-in is used; without that option the lab runs on the best data "
+        f"reachable, labelled.\n\n{missing}"
+    )
+    return DataNotAvailableError(message, missing.dataset, missing.file, missing.reasons)
 
 
 def fetch_many(

@@ -1,7 +1,7 @@
 """The WISDM v1.1 activity log: the raw 20 Hz file, or a deterministic synthetic stand-in.
 
-The real log comes from the official tarball (extracted safely); when no copy is reachable, quick
-mode writes a synthetic log in the exact raw format, labelled ``synthetic``.
+The real log comes from the official tarball (extracted safely); when no copy is reachable, both
+modes use a synthetic log in the exact raw format, labelled ``synthetic``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from labs_utils.datasets.catalog import cache_dir
-from labs_utils.datasets.fetching import DataNotAvailableError, Fetched, fetch
+from labs_utils.datasets.fetching import DataNotAvailableError, Fetched, fetch, refuse_stand_in
+from labs_utils.datasets.standins import official_data_required, record_use
 
 __all__ = ["WISDM_HZ", "WISDM_RAW", "fetch_wisdm_raw", "write_synthetic_wisdm"]
 
@@ -24,25 +25,29 @@ WISDM_HZ = 20  # readings per second
 def fetch_wisdm_raw(quick: bool = False, data_dir: str | os.PathLike | None = None, **fetch_kw) -> Fetched:
     """Return the raw WISDM v1.1 log fetched (from the official tarball, extracted safely).
 
-    When no real copy is reachable, quick mode writes a deterministic synthetic stand-in in the
-    exact raw format into the cache (``wisdm/synthetic/``) and returns it with ``data_source``
-    ``synthetic``; full mode raises ``DataNotAvailableError`` naming the file and how to get it.
+    When no real copy is reachable, both modes get a deterministic synthetic stand-in in the
+    exact raw format, written into the cache (``wisdm/synthetic/``) and returned with
+    ``data_source`` ``synthetic``. With ``LABS_REQUIRE_OFFICIAL_DATA=1`` the stand-in is refused
+    and ``DataNotAvailableError`` names the file and how to get it. ``quick`` only words that
+    message: the lab decides how much of the log quick mode reads.
     Introduced in c2w4_lab_accelerometer_signals.
     """
     try:
         return fetch("wisdm", [WISDM_RAW], data_dir=data_dir, **fetch_kw)
     except DataNotAvailableError as exc:
-        if not quick:
+        if official_data_required():
             hint = (
-                f"\n\nThe lab needs the raw 20 Hz log {WISDM_RAW} (1,098,207 lines) from the "
-                "official tarball WISDM_ar_latest.tar.gz (see wisdm/SOURCE.md); the derived ARFF "
-                "cannot replace it. Quick mode (QUICK=True) runs on a synthetic stand-in instead."
+                f"\n\n{'Quick' if quick else 'Full'} mode needs the raw 20 Hz log {WISDM_RAW} "
+                "(1,098,207 lines) from the official tarball WISDM_ar_latest.tar.gz (see "
+                "wisdm/SOURCE.md); the derived ARFF cannot replace it."
             )
-            raise DataNotAvailableError(f"{exc}{hint}", exc.dataset, exc.file, exc.reasons) from exc
+            refused = refuse_stand_in(exc)
+            raise DataNotAvailableError(f"{refused}{hint}", exc.dataset, exc.file, exc.reasons) from exc
     path = cache_dir(data_dir) / "wisdm" / "synthetic" / "WISDM_ar_v1.1_raw_synthetic.txt"
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     write_synthetic_wisdm(tmp)
     os.replace(tmp, path)  # readers never see a half-written log
+    record_use("wisdm", [f"synthetic/{path.name}"], "synthetic", stand_in_for=[WISDM_RAW])
     return Fetched("wisdm", {WISDM_RAW: path}, "synthetic")
 
 
