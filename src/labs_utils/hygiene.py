@@ -14,12 +14,15 @@ from typing import Any
 from labs_utils import kernel
 
 __all__ = [
-    "KERNEL_NAME", "PARAMETER_NAMES", "cell_source", "check_notebook_hygiene", "first_line",
-    "notebook_paths", "notebook_title", "strip_outputs",
+    "KERNEL_NAME", "PARAMETER_NAMES", "REQUIRED_PARAMETERS", "cell_source", "check_notebook_hygiene",
+    "declared_parameters", "first_line", "notebook_paths", "notebook_title", "strip_outputs",
 ]  # fmt: skip
 
 KERNEL_NAME = kernel.KERNEL_NAME
+# The parameters the runner passes; a lab's `parameters` cell holds only those that change something in
+# it (a lab without a quick mode has no QUICK), and every lab writes its results to OUTPUT_DIR.
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
+REQUIRED_PARAMETERS = ("OUTPUT_DIR",)
 # Cell metadata that belongs in git; everything else (papermill, execution, collapsed, ...) is
 # run or editor state.
 KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name"}
@@ -133,18 +136,27 @@ def _title_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
 
 
 def _parameter_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
-    """Check for one `parameters` cell that defines QUICK, DATA_DIR, OUTPUT_DIR and SEED."""
+    """Check for a `parameters` cell that defines at least OUTPUT_DIR."""
     tagged = [cell for cell in cells if "parameters" in _tags(cell)]
     if not tagged:
         return [
-            f"{path.name}: no cell tagged `parameters`; tag the cell defining "
-            f'{", ".join(PARAMETER_NAMES)} (jupytext: `# %% tags=["parameters"]`)'
+            f"{path.name}: no cell tagged `parameters`; tag the cell defining the lab's parameters, "
+            f'at least {", ".join(REQUIRED_PARAMETERS)} (jupytext: `# %% tags=["parameters"]`)'
         ]
     source = cell_source(tagged[0])
-    missing = [n for n in PARAMETER_NAMES if not re.search(rf"^{n}\s*=", source, re.MULTILINE)]
+    missing = [n for n in REQUIRED_PARAMETERS if not re.search(rf"^{n}\s*=", source, re.MULTILINE)]
     if missing:
         return [f"{path.name}: the `parameters` cell does not define {missing}; add them"]
     return []
+
+
+def declared_parameters(path: str | Path) -> set[str]:
+    """Return the names the notebook's `parameters` cell assigns (empty without such a cell)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    tagged = [cell for cell in cells if "parameters" in _tags(cell)]
+    if not tagged:
+        return set()
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", cell_source(tagged[0]), re.MULTILINE))
 
 
 def _tags(cell: dict[str, Any]) -> list[str]:

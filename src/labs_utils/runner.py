@@ -207,9 +207,9 @@ def run_lab(
     """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
-    gets QUICK, SEED (and DATA_DIR when given) injected, and stops a cell after `timeout`
-    seconds (None: no limit). The executed notebook and its HTML export land there too, also
-    for failed runs.
+    gets QUICK, SEED (and DATA_DIR when given) injected where its `parameters` cell declares them,
+    and stops a cell after `timeout` seconds (None: no limit). The executed notebook and its HTML
+    export land there too, also for failed runs.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -222,6 +222,9 @@ def run_lab(
     parameters: dict[str, Any] = {"QUICK": quick, "OUTPUT_DIR": str(lab_dir), "SEED": seed}
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
+    # A lab declares only the parameters that change something in it (no QUICK without a quick mode).
+    declared = hygiene.declared_parameters(lab.path) | {"OUTPUT_DIR"}
+    parameters = {name: value for name, value in parameters.items() if name in declared}
     result = LabResult(lab=lab.name, status="passed", seconds=0.0, quick=quick)
     memory = _PeakMemory()
     manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
