@@ -23,9 +23,9 @@ KERNEL_NAME = kernel.KERNEL_NAME
 # it (a lab without a quick mode has no QUICK), and every lab writes its results to OUTPUT_DIR.
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
 REQUIRED_PARAMETERS = ("OUTPUT_DIR",)
-# Cell metadata that belongs in git; everything else (papermill, execution, collapsed, ...) is
-# run or editor state.
-KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name"}
+# Cell metadata that belongs in git (nbgrader marks the assignments' exercise cells); everything else
+# (papermill, execution, collapsed, ...) is run or editor state.
+KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name", "nbgrader"}
 DROP_NOTEBOOK_METADATA = {"papermill", "widgets", "execution"}
 # Tags papermill puts on the cells it adds to an executed notebook.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
