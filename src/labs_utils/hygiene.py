@@ -15,7 +15,7 @@ from labs_utils import kernel
 
 __all__ = [
     "KERNEL_NAME", "PARAMETER_NAMES", "REQUIRED_PARAMETERS", "cell_source", "check_notebook_hygiene",
-    "declared_parameters", "first_line", "notebook_paths", "notebook_title", "strip_outputs",
+    "declared_parameters", "first_line", "notebook_paths", "notebook_title", "strip_outputs", "strip_text",
 ]  # fmt: skip
 
 KERNEL_NAME = kernel.KERNEL_NAME
@@ -64,23 +64,28 @@ def strip_outputs(paths: Iterable[str | Path]) -> list[Path]:
     Returns:
         The notebooks whose file content changed.
     """
-    import nbformat
-
     changed = []
     for path in notebook_paths(paths):
         before = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(before, as_version=4)
-        nb.cells = [cell for cell in nb.cells if not PAPERMILL_TAGS & set(_tags(cell))]
-        for cell in nb.cells:
-            _strip_cell(cell)
-        for key in DROP_NOTEBOOK_METADATA:
-            nb.metadata.pop(key, None)
-        after = nbformat.writes(nb)
-        after += "" if after.endswith("\n") else "\n"
+        after = strip_text(before)
         if after != before:
             path.write_text(after, encoding="utf-8")
             changed.append(path)
     return changed
+
+
+def strip_text(text: str) -> str:
+    """Return notebook JSON text without outputs, execution counts, run metadata or papermill cells."""
+    import nbformat
+
+    nb = nbformat.reads(text, as_version=4)
+    nb.cells = [cell for cell in nb.cells if not PAPERMILL_TAGS & set(_tags(cell))]
+    for cell in nb.cells:
+        _strip_cell(cell)
+    for key in DROP_NOTEBOOK_METADATA:
+        nb.metadata.pop(key, None)
+    after = nbformat.writes(nb)
+    return after if after.endswith("\n") else after + "\n"
 
 
 def _strip_cell(cell: dict[str, Any]) -> None:

@@ -203,13 +203,15 @@ def run_lab(
     html: bool = True,
     progress_bar: bool = False,
     kernel_name: str = KERNEL_NAME,
+    allow_errors: bool = False,
 ) -> LabResult:
     """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
     gets QUICK, SEED (and DATA_DIR when given) injected where its `parameters` cell declares them,
     and stops a cell after `timeout` seconds (None: no limit). The executed notebook and its HTML
-    export land there too, also for failed runs.
+    export land there too, also for failed runs. `allow_errors` runs every cell even after one raised
+    (the grader's mode); the run still counts as failed, at the first cell that raised.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -244,6 +246,7 @@ def run_lab(
             # starts only the kernel in lab_dir.
             resources={"metadata": {"path": str(lab_dir)}},
             kernel_manager_class=manager_class,
+            **({"allow_errors": True} if allow_errors else {}),
         )
     except papermill.PapermillExecutionError as err:
         result.status = "failed"

@@ -115,10 +115,11 @@ class Assignment:
                 "the exercise cell with your code, run it, then run this check."
             )
             if unmet:
-                message += f" It builds on {_exercises(unmet)}, so do that first."
+                those = "that" if len(unmet) == 1 else "those"
+                message += f" It builds on {_exercises(unmet)}, so do {those} first."
             return verdict(NOT_DONE, message)
         if unmet:
-            return verdict(BLOCKED, f"it needs the results of {_exercises(unmet)}; do that first.")
+            return verdict(BLOCKED, f"it needs the results of {_exercises(unmet)} first.")
         try:
             return verdict(PASSED, exercise.check(namespace))
         except Mistake as mistake:
