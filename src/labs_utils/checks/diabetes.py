@@ -374,7 +374,7 @@ def _environments(ns: Namespace) -> str:
             "every feature belongs to TRAINING and SERVING unless it says otherwise.",
         )
     excluded = {f.name: list(f.not_in_environment) for f in schema.feature if f.not_in_environment}
-    if excluded.get(LABEL) != ["SERVING"]:
+    if set(excluded.get(LABEL, [])) != {"SERVING"}:  # a cell run twice appends twice: compare sets
         if "TRAINING" in excluded.get(LABEL, []):
             raise Mistake(
                 f"{LABEL} is left out of TRAINING, but training needs the label; serving data lacks it.",
