@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from helpers import NOTEBOOKS_DIR, REPO_ROOT, passed_results
 
-from labs_utils import checks, exercises, kernel
+from labs_utils import checks, cli, exercises, kernel
 from labs_utils.checks import diabetes
 
 EXERCISES_DIR = REPO_ROOT / "exercises"
@@ -85,6 +85,18 @@ def test_an_exercise_cell_without_markers_is_refused(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(path))
     with pytest.raises(ValueError, match="exercise 1's cell lacks"):
         exercises.solution_lines(path)
+
+
+def test_cli_check_passes_on_current_copies_and_names_a_stale_one(tmp_path, capsys):
+    assert cli.main(["exercises", "--check"]) == 0
+    (tmp_path / SOLVED.name).write_text("stale", encoding="utf-8")
+    assert cli.main(["exercises", "--check", "--output", str(tmp_path)]) == 1
+    assert f"stale: {tmp_path / SOLVED.name}" in capsys.readouterr().out
+
+
+def test_cli_grade_refuses_a_notebook_without_exercises(capsys):
+    assert cli.main(["grade", str(NOTEBOOKS_DIR / "c2w1_lab_tfdv_census.ipynb")]) == 2
+    assert "has no exercises" in capsys.readouterr().err
 
 
 # --- checks: the machinery on a toy assignment ----------------------------------------------

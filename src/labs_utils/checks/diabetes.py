@@ -527,10 +527,16 @@ ASSIGNMENT = Assignment(
 
 
 def check(number: int, namespace: Namespace) -> None:
-    """Show and record exercise ``number``'s verdict on the notebook's ``namespace`` (``globals()``)."""
+    """Show and record exercise ``number``'s verdict on the notebook's ``namespace`` (``globals()``).
+
+    Introduced in c2w1_assignment_validation_diabetes.
+    """
     ASSIGNMENT.check(number, namespace)
 
 
 def assert_all_passed() -> None:
-    """Raise AssertionError unless every exercise's check passed in this run."""
+    """Raise AssertionError unless every exercise's check passed in this run.
+
+    Introduced in c2w1_assignment_validation_diabetes.
+    """
     ASSIGNMENT.assert_all_passed()
