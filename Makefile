@@ -10,11 +10,12 @@ STAMP  := $(VENV)/.installed
 OUT    ?= runs/$(if $(QUICK),quick,full)
 JOBS   ?= 1
 LABS   ?=
+LAB_DIR ?= notebooks
 export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab docs test unit test-browser bench bench-setup lint lock clean
+.PHONY: setup data labs lab exercises docs test unit test-browser bench bench-setup lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -36,11 +37,17 @@ labs: data
 	$(BIN)/labs run $(LABS) $(if $(QUICK),--quick) $(if $(STRICT_DATA),--require-official-data) \
 	  --jobs $(JOBS) --output $(OUT)
 
-# JupyterLab on notebooks/ with the project kernel (registered by setup; re-registered here).
+# JupyterLab on notebooks/ (LAB_DIR=exercises for the assignments) with the project kernel
+# (registered by setup; re-registered here).
 lab: $(STAMP)
 	$(BIN)/python -m labs_utils.kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=mlops-data-labs \
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) --MappingKernelManager.default_kernel_name=mlops-data-labs \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Learner copies of the assignments, answers cleared, in exercises/ (from notebooks/, the solved source).
+# Score one with `.venv/bin/labs grade exercises/<assignment>.ipynb`.
+exercises: $(STAMP)
+	$(BIN)/labs exercises
 
 # API reference of labs_utils in runs/docs/; existing run sites are rewritten to link it.
 docs: $(STAMP)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from helpers import NOTEBOOKS_DIR, QUICK_DATA_SOURCES, passed_results
+from helpers import NO_QUICK_MODE, NOTEBOOKS_DIR, QUICK_DATA_SOURCES, passed_results
 
-from labs_utils import runner
+from labs_utils import hygiene, runner
 
 
 def test_every_lab_has_its_expected_data_sources():
     assert set(QUICK_DATA_SOURCES) == {lab.name for lab in runner.discover(NOTEBOOKS_DIR)}
+
+
+@pytest.mark.parametrize("name", sorted(QUICK_DATA_SOURCES))
+def test_quick_is_a_parameter_exactly_where_it_changes_something(name):
+    declared = hygiene.declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")
+    assert ("QUICK" in declared) == (name not in NO_QUICK_MODE)
 
 
 @pytest.mark.notebook
@@ -17,5 +23,8 @@ def test_every_lab_has_its_expected_data_sources():
 def test_results_name_the_lab_mode_and_data_source(lab_run, name):
     results = passed_results(lab_run(name))
     assert results["lab"] == name
-    assert results["quick"] is True
+    if name in NO_QUICK_MODE:
+        assert "quick" not in results, f"{name} has no quick mode, so its results do not claim one"
+    else:
+        assert results["quick"] is True
     assert results["data_source"] in QUICK_DATA_SOURCES[name]

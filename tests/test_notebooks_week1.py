@@ -45,9 +45,16 @@ def test_diabetes_split_is_contiguous_70_15_15_of_all_rows(diabetes):
     sizes = diabetes["split_sizes"]
     assert sum(sizes.values()) == diabetes["rows"] == 101_766  # quick mode keeps every row
     assert sizes["train"] == int(0.7 * diabetes["rows"])
+    assert sizes["eval"] == (diabetes["rows"] - sizes["train"]) // 2
     assert abs(sizes["eval"] - sizes["serving"]) <= 1
     assert diabetes["quick_changes"], "quick mode must say what it changed"
     assert diabetes["excluded_features"] == ["encounter_id", "patient_nbr"]
+    ranges = diabetes["encounter_id_ranges"]  # contiguous blocks of a file in encounter order
+    assert ranges["train"][1] < ranges["eval"][0] <= ranges["eval"][1] < ranges["serving"][0]
+
+
+def test_diabetes_every_exercise_passes_in_the_solved_notebook(diabetes):
+    assert diabetes["exercises"] == {str(n): "passed" for n in range(1, 13)}
 
 
 def test_diabetes_schema_facts(diabetes):
@@ -56,6 +63,7 @@ def test_diabetes_schema_facts(diabetes):
     assert schema["strings_without_domain"] == ["diag_1", "diag_2", "diag_3"]
     assert {"race", "weight", "payer_code", "medical_specialty"} <= set(schema["optional"])
     assert "glimepiride-pioglitazone" in schema["single_valued_in_train"]
+    assert schema["optional_have_missing_train_values"] is True
 
 
 def test_diabetes_anomalies_clear_stage_by_stage(diabetes):
@@ -81,6 +89,12 @@ def test_diabetes_pandas_finds_the_values_tfdv_reports(diabetes):
     assert set(unexpected["serving"]) == {f for f, k in stages["serving"].items() if k == UNEXPECTED}
 
 
+def test_diabetes_relaxed_features_keep_most_serving_values_in_domain(diabetes):
+    mass = diabetes["min_domain_mass"]
+    assert mass["features"] == ["payer_code", "medical_specialty"] and mass["value"] == 0.9
+    assert all(0.9 <= share < 1 for share in mass["serving_share_in_domain"].values())
+
+
 def test_diabetes_drug_columns_share_one_domain(diabetes):
     shared = diabetes["shared_domain"]
     assert shared["name"] == "metformin"
@@ -92,25 +106,27 @@ def test_diabetes_drug_columns_share_one_domain(diabetes):
     }
 
 
-def test_diabetes_comparators_fire_then_clear_at_derived_thresholds(diabetes):
+def test_diabetes_comparators_fire_at_003_and_clear_at_the_courses_0035(diabetes):
     comparators = diabetes["comparators"]
+    assert comparators["initial_threshold"] == 0.03 and comparators["accepted_shift"] == 0.035  # the course's
     measured = {(m["feature"], m["comparator"]): m for m in comparators["measured"]}
     assert set(measured) == {("diabetesMed", "skew"), ("payer_code", "drift")}
     for m in measured.values():
         assert m["measure"] == "L_INFTY"
-        assert m["threshold"] == comparators["initial_threshold"] < m["value"] and m["exceeded"]
+        assert m["threshold"] == 0.03 < m["value"] and m["exceeded"]
     for check in comparators["pandas_check"]:
         assert check["pandas"] == pytest.approx(check["tfdv"], abs=1e-6)
         assert check["train_halves_noise"] < check["tfdv"]
     relaxed = {(m["feature"], m["comparator"]): m for m in comparators["relaxed"]}
     assert set(relaxed) == set(measured)
     for key, m in relaxed.items():
-        assert not m["exceeded"] and m["value"] == pytest.approx(measured[key]["value"])
-        assert 0 < m["threshold"] - m["value"] <= 0.01 + 1e-9
+        assert m["threshold"] == 0.035 and m["value"] == pytest.approx(measured[key]["value"])
+        assert m["value"] < 0.035 and not m["exceeded"]
     assert diabetes["anomalies"]["comparators_at_initial_threshold"] == {
         "diabetesMed": ["COMPARATOR_L_INFTY_HIGH"],
         "payer_code": ["COMPARATOR_L_INFTY_HIGH"],
     }
+    assert diabetes["anomalies"]["comparators_at_accepted_shift"] == {}
 
 
 def test_diabetes_slices_are_specialties_and_add_up(diabetes):

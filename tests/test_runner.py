@@ -153,6 +153,21 @@ def test_parameters_are_injected_and_round_trip(sequential_run):
     assert (written["tz"], written["pythonhashseed"]) == ("UTC", "0")
 
 
+def test_only_the_parameters_a_lab_declares_are_injected(tmp_path):
+    source = 'OUTPUT_DIR = "x"  # results\nDATA_DIR = None  # data'
+    writer = nbformat.v4.new_code_cell(
+        "import json, pathlib\n"
+        "names = sorted(n for n in ('QUICK', 'SEED', 'DATA_DIR') if n in globals())\n"
+        "pathlib.Path(OUTPUT_DIR, 'results.json').write_text(json.dumps({'names': names}))"
+    )
+    path = new_notebook(tmp_path / "nb" / "c0w1_lab_lean.ipynb", [parameters_cell(source), writer])
+    assert hygiene.declared_parameters(path) == {"OUTPUT_DIR", "DATA_DIR"}
+    lab = runner.Lab("c0w1_lab_lean", path, "")
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, seed=7, html=False)
+    assert result.passed, result.error
+    assert result.results == {"names": ["DATA_DIR"]}  # QUICK and SEED would change nothing here
+
+
 def test_executed_notebooks_and_html_exist_also_for_failures(sequential_run):
     out, results, _ = sequential_run
     for name in (PASSING, FAILING):
@@ -338,7 +353,7 @@ def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run
     [
         ([nbformat.v4.new_markdown_cell("Intro"), parameters_cell()], "no H1 title"),
         ([nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")], "no cell tagged"),
-        ([nbformat.v4.new_markdown_cell("# T"), parameters_cell("QUICK = True")], "['DATA_DIR',"),
+        ([nbformat.v4.new_markdown_cell("# T"), parameters_cell("QUICK = True")], "['OUTPUT_DIR']"),
         (
             [nbformat.v4.new_markdown_cell("# T"), parameters_cell(), nbformat.v4.new_code_cell("")],
             "cells [2] are empty",

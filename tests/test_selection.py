@@ -87,13 +87,6 @@ def test_compare_builds_one_row_per_method_with_counts(split):
     )
 
 
-def test_correlation_filter_keeps_the_deciding_feature(data):
-    X, y = data
-    kept = selection.select_by_target_correlation(X, y, threshold=0.5)
-    assert kept == ["signal", "echo"]
-    assert selection.target_correlation(X, y)["signal"] > 0.7
-
-
 def test_correlated_pairs_finds_the_echo(data):
     pairs = selection.correlated_pairs(data[0], threshold=0.9)
     assert len(pairs) == 2
@@ -106,36 +99,6 @@ def test_drop_features_keeps_order_and_rejects_unknown_names():
     assert selection.drop_features(["a", "b", "c"], ["b"]) == ["a", "c"]
     with pytest.raises(KeyError, match="concavepoints_mean"):
         selection.drop_features(["concave points_mean", "radius_mean"], ["concavepoints_mean"])
-
-
-@pytest.mark.parametrize("k", [1, 3, 5])
-def test_kbest_returns_exactly_k_led_by_the_signal_and_its_echo(split, k):
-    kept = selection.select_kbest(split[0], split[2], k=k)
-    assert len(kept) == k
-    assert set(kept) & {"signal", "echo"} == ({"signal", "echo"} if k > 1 else set(kept))
-    assert set(kept) <= set(split[0].columns)
-
-
-@pytest.mark.parametrize("n", [2, 4])
-def test_rfe_returns_exactly_n_including_the_signal(split, n):
-    kept = selection.select_rfe(split[0], split[2], n_features=n)
-    assert len(kept) == n
-    assert "signal" in kept
-
-
-def test_importance_selection_is_deterministic_under_a_seed(split):
-    X_train, _, y_train, _ = split
-    first = selection.select_by_importance(X_train, y_train, threshold=0.05, random_state=7)
-    again = selection.select_by_importance(X_train, y_train, threshold=0.05, random_state=7)
-    assert first == again
-    assert "signal" in first
-    assert set(first) < set(X_train.columns)
-
-
-def test_l1_keeps_the_signal_and_drops_some_noise(split):
-    kept = selection.select_l1(split[0], split[2], C=0.05)
-    assert "signal" in kept or "echo" in kept
-    assert len(kept) < split[0].shape[1]
 
 
 def test_plots_return_figures(split, data):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from labs_utils import hygiene, report, runguard, runner, site
+from labs_utils import exercises, hygiene, report, runguard, runner, site
 
 __all__ = ["build_parser", "main"]
 
@@ -121,6 +121,32 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"notebooks or folders of notebooks (default: {_shown(runner.default_notebooks_dir())})",
         )
         p.set_defaults(func=func)
+
+    p = add("exercises", "Write the learner copies of the assignments into exercises/ (answers cleared).")
+    p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"folder for the learner copies (default: {_shown(exercises.default_exercises_dir())})",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a learner copy differs from a fresh generation",
+    )
+    p.set_defaults(func=_cmd_exercises)
+
+    p = add("grade", "Run a learner's assignment notebook headlessly and score each exercise.")
+    p.add_argument(
+        "path", type=Path, metavar="NOTEBOOK", help="e.g. exercises/c2w1_assignment_validation_diabetes.ipynb"
+    )
+    p.add_argument(
+        "--full", action="store_true", help="run in full mode (default: quick mode, same exercises)"
+    )
+    p.add_argument("--timeout", type=float, default=600, help="seconds a single cell may run (0: no limit)")
+    p.add_argument("--output", type=Path, default=Path("runs/grade"), help="folder for the executed notebook")
+    p.set_defaults(func=_cmd_grade)
 
     data = add("data", "List or fetch the datasets the labs use.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -263,6 +289,43 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{len(notebooks)} notebook(s) checked, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def _cmd_exercises(args: argparse.Namespace) -> int:
+    """Write (or with --check, compare) the learner copies; 1 if --check finds a stale copy."""
+    if args.check:
+        out = args.output or exercises.default_exercises_dir()
+        stale = [
+            out / source.name
+            for source in exercises.assignment_notebooks(args.notebooks)
+            if not (out / source.name).is_file()
+            or (out / source.name).read_text(encoding="utf-8") != exercises.generate(source)
+        ]
+        for path in stale:
+            print(f"stale: {path}; run `labs exercises`")
+        return 1 if stale else 0
+    changed = exercises.write_exercises(args.notebooks, args.output)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"{len(changed)} learner copy(ies) changed")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    """Grade a learner notebook and print the score table; 0 only for full marks."""
+    try:
+        result = exercises.grade(
+            args.path, output_dir=args.output, quick=not args.full, timeout=args.timeout or None
+        )
+    except (FileNotFoundError, KeyError) as err:
+        print(f"error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
+        return 2
+    print(exercises.score_table(result.verdicts))
+    where = f"; executed notebook: {result.notebook}" if result.notebook else ""
+    print(f"\nScore {result.score}/{result.total} in {result.seconds:.0f} s{where}")
+    if result.run_status == "timeout":
+        print("The run stopped at a cell that ran past the timeout; later exercises could not be checked.")
+    return 0 if result.full_marks else 1
 
 
 def _cmd_data_list(args: argparse.Namespace) -> int:

@@ -14,15 +14,18 @@ from typing import Any
 from labs_utils import kernel
 
 __all__ = [
-    "KERNEL_NAME", "PARAMETER_NAMES", "cell_source", "check_notebook_hygiene", "first_line",
-    "notebook_paths", "notebook_title", "strip_outputs",
+    "KERNEL_NAME", "PARAMETER_NAMES", "REQUIRED_PARAMETERS", "cell_source", "check_notebook_hygiene",
+    "declared_parameters", "first_line", "notebook_paths", "notebook_title", "strip_outputs", "strip_text",
 ]  # fmt: skip
 
 KERNEL_NAME = kernel.KERNEL_NAME
+# The parameters the runner passes; a lab's `parameters` cell holds only those that change something in
+# it (a lab without a quick mode has no QUICK), and every lab writes its results to OUTPUT_DIR.
 PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
-# Cell metadata that belongs in git; everything else (papermill, execution, collapsed, ...) is
-# run or editor state.
-KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name"}
+REQUIRED_PARAMETERS = ("OUTPUT_DIR",)
+# Cell metadata that belongs in git (nbgrader marks the assignments' exercise cells); everything else
+# (papermill, execution, collapsed, ...) is run or editor state.
+KEEP_CELL_METADATA = {"tags", "slideshow", "editable", "deletable", "name", "nbgrader"}
 DROP_NOTEBOOK_METADATA = {"papermill", "widgets", "execution"}
 # Tags papermill puts on the cells it adds to an executed notebook.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
@@ -61,23 +64,28 @@ def strip_outputs(paths: Iterable[str | Path]) -> list[Path]:
     Returns:
         The notebooks whose file content changed.
     """
-    import nbformat
-
     changed = []
     for path in notebook_paths(paths):
         before = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(before, as_version=4)
-        nb.cells = [cell for cell in nb.cells if not PAPERMILL_TAGS & set(_tags(cell))]
-        for cell in nb.cells:
-            _strip_cell(cell)
-        for key in DROP_NOTEBOOK_METADATA:
-            nb.metadata.pop(key, None)
-        after = nbformat.writes(nb)
-        after += "" if after.endswith("\n") else "\n"
+        after = strip_text(before)
         if after != before:
             path.write_text(after, encoding="utf-8")
             changed.append(path)
     return changed
+
+
+def strip_text(text: str) -> str:
+    """Return notebook JSON text without outputs, execution counts, run metadata or papermill cells."""
+    import nbformat
+
+    nb = nbformat.reads(text, as_version=4)
+    nb.cells = [cell for cell in nb.cells if not PAPERMILL_TAGS & set(_tags(cell))]
+    for cell in nb.cells:
+        _strip_cell(cell)
+    for key in DROP_NOTEBOOK_METADATA:
+        nb.metadata.pop(key, None)
+    after = nbformat.writes(nb)
+    return after if after.endswith("\n") else after + "\n"
 
 
 def _strip_cell(cell: dict[str, Any]) -> None:
@@ -133,18 +141,27 @@ def _title_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
 
 
 def _parameter_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
-    """Check for one `parameters` cell that defines QUICK, DATA_DIR, OUTPUT_DIR and SEED."""
+    """Check for a `parameters` cell that defines at least OUTPUT_DIR."""
     tagged = [cell for cell in cells if "parameters" in _tags(cell)]
     if not tagged:
         return [
-            f"{path.name}: no cell tagged `parameters`; tag the cell defining "
-            f'{", ".join(PARAMETER_NAMES)} (jupytext: `# %% tags=["parameters"]`)'
+            f"{path.name}: no cell tagged `parameters`; tag the cell defining the lab's parameters, "
+            f'at least {", ".join(REQUIRED_PARAMETERS)} (jupytext: `# %% tags=["parameters"]`)'
         ]
     source = cell_source(tagged[0])
-    missing = [n for n in PARAMETER_NAMES if not re.search(rf"^{n}\s*=", source, re.MULTILINE)]
+    missing = [n for n in REQUIRED_PARAMETERS if not re.search(rf"^{n}\s*=", source, re.MULTILINE)]
     if missing:
         return [f"{path.name}: the `parameters` cell does not define {missing}; add them"]
     return []
+
+
+def declared_parameters(path: str | Path) -> set[str]:
+    """Return the names the notebook's `parameters` cell assigns (empty without such a cell)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    tagged = [cell for cell in cells if "parameters" in _tags(cell)]
+    if not tagged:
+        return set()
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", cell_source(tagged[0]), re.MULTILINE))
 
 
 def _tags(cell: dict[str, Any]) -> list[str]:

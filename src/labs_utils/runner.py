@@ -260,16 +260,18 @@ def run_lab(
     progress_bar: bool = False,
     kernel_name: str = KERNEL_NAME,
     require_official: bool = False,
+    allow_errors: bool = False,
 ) -> LabResult:
     """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
-    gets QUICK, SEED (and DATA_DIR when given) injected, and stops a cell after `timeout`
-    seconds (None: no limit). The executed notebook and its HTML export land there too, also
-    for failed runs. The data helpers log what they hand out to `data_used.jsonl` there; a lab
-    that ran on stand-ins gets a banner cell on top of its executed notebook. With
-    `require_official`, the helpers refuse stand-ins (``LABS_REQUIRE_OFFICIAL_DATA=1``) and a
-    lab that still used one fails.
+    gets QUICK, SEED (and DATA_DIR when given) injected where its `parameters` cell declares them,
+    and stops a cell after `timeout` seconds (None: no limit). The executed notebook and its HTML
+    export land there too, also for failed runs. The data helpers log what they hand out to
+    `data_used.jsonl` there; a lab that ran on stand-ins gets a banner cell on top of its executed
+    notebook. With `require_official`, the helpers refuse stand-ins (``LABS_REQUIRE_OFFICIAL_DATA=1``)
+    and a lab that still used one fails. `allow_errors` runs every cell even after one raised (the
+    grader's mode); the run still counts as failed, at the first cell that raised.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -286,6 +288,9 @@ def run_lab(
     parameters: dict[str, Any] = {"QUICK": quick, "OUTPUT_DIR": str(lab_dir), "SEED": seed}
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
+    # A lab declares only the parameters that change something in it (no QUICK without a quick mode).
+    declared = hygiene.declared_parameters(lab.path) | {"OUTPUT_DIR"}
+    parameters = {name: value for name, value in parameters.items() if name in declared}
     result = LabResult(lab=lab.name, status="passed", seconds=0.0, quick=quick)
     memory = _PeakMemory()
     manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory, "run_env": run_env})
@@ -306,6 +311,7 @@ def run_lab(
             # starts only the kernel in lab_dir.
             resources={"metadata": {"path": str(lab_dir)}},
             kernel_manager_class=manager_class,
+            **({"allow_errors": True} if allow_errors else {}),
         )
     except papermill.PapermillExecutionError as err:
         result.status = "failed"

@@ -1,30 +1,26 @@
-"""Feature selection: filter, wrapper and embedded methods judged by one evaluation routine.
+"""Feature selection: one evaluation routine that judges filter, wrapper and embedded methods alike.
 
-Every method returns a list of column names; ``compare`` evaluates each list with the same seeded
-random forest on the same stratified, train-scaled split, so the table differs only by features.
+The lab writes each selection call itself (``SelectKBest``, ``RFE``, ``SelectFromModel``, a Pearson
+filter) and gets a list of column names; ``compare`` evaluates each list with the same seeded random
+forest on the same stratified, train-scaled split, so the table differs only by features.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_selection import RFE, SelectFromModel, SelectKBest, f_classif
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
 
 __all__ = [
     "METRICS", "compare", "correlated_pairs", "drop_features", "evaluate", "fit_predict",
-    "plot_correlation_heatmap", "plot_metrics", "select_by_importance",
-    "select_by_target_correlation", "select_kbest", "select_l1", "select_rfe", "split_and_scale",
-    "target_correlation",
+    "plot_correlation_heatmap", "plot_metrics", "split_and_scale",
 ]  # fmt: skip
 
 METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
@@ -133,24 +129,7 @@ def compare(
     return pd.DataFrame(rows).set_index("method")
 
 
-# --- filter methods ---------------------------------------------------------------------------
-
-
-def target_correlation(X: pd.DataFrame, y: pd.Series) -> pd.Series:
-    """Return each feature's Pearson correlation with the (0/1) target.
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    return X.corrwith(pd.Series(np.asarray(y, dtype=float), index=X.index))
-
-
-def select_by_target_correlation(X: pd.DataFrame, y: pd.Series, *, threshold: float = 0.2) -> list[str]:
-    """Return the features whose |Pearson r| with the target exceeds ``threshold`` (column order).
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    r = target_correlation(X, y)
-    return [name for name in X.columns if abs(r[name]) > threshold]
+# --- filters: helpers around the selection calls the lab writes ------------------------------
 
 
 def correlated_pairs(X: pd.DataFrame, *, threshold: float = 0.9) -> pd.DataFrame:
@@ -183,56 +162,6 @@ def drop_features(features: Sequence[str], drop: Sequence[str]) -> list[str]:
     if unknown:
         raise KeyError(f"Cannot drop {unknown}: not among the features {list(features)}")
     return [name for name in features if name not in set(drop)]
-
-
-def select_kbest(X_train: pd.DataFrame, y_train: pd.Series, *, k: int = 20) -> list[str]:
-    """Return the ``k`` features with the highest ANOVA F-statistic (``SelectKBest(f_classif)``).
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    return _kept(SelectKBest(f_classif, k=k).fit(X_train, y_train), X_train)
-
-
-def _kept(selector: Any, X_train: pd.DataFrame) -> list[str]:
-    """Return the names of the columns a fitted scikit-learn selector keeps, in column order."""
-    return list(X_train.columns[selector.get_support()])
-
-
-# --- wrapper and embedded methods -------------------------------------------------------------
-
-
-def select_rfe(
-    X_train: pd.DataFrame, y_train: pd.Series, *, n_features: int = 20, random_state: int = 47
-) -> list[str]:
-    """Return the ``n_features`` features that recursive elimination with the harness forest keeps.
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    return _kept(
-        RFE(_make_forest(random_state), n_features_to_select=n_features).fit(X_train, y_train), X_train
-    )
-
-
-def select_by_importance(
-    X_train: pd.DataFrame, y_train: pd.Series, *, threshold: float = 0.013, random_state: int = 42
-) -> list[str]:
-    """Return the features whose seeded random-forest (gini) importance is at least ``threshold``.
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    forest = RandomForestClassifier(random_state=random_state).fit(X_train, y_train)
-    return _kept(SelectFromModel(forest, prefit=True, threshold=threshold), X_train)
-
-
-def select_l1(
-    X_train: pd.DataFrame, y_train: pd.Series, *, C: float = 1.0, random_state: int = 42
-) -> list[str]:
-    """Return the features with a non-zero weight in an L1-penalized linear SVM.
-
-    Introduced in c2w2_lab_feature_selection_breast_cancer.
-    """
-    svm = LinearSVC(C=C, penalty="l1", dual=False, max_iter=10_000, random_state=random_state)
-    return _kept(SelectFromModel(svm).fit(X_train, y_train), X_train)
 
 
 # --- plots ------------------------------------------------------------------------------------
