@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from google.protobuf import json_format
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -98,8 +99,10 @@ def register_context_type(
 
 
 def set_value(value_proto: metadata_store_pb2.Value, value: Any) -> None:
-    """Store a python value in an MLMD ``Value``: str, int, float, bool, else JSON text."""
-    if isinstance(value, bool):
+    """Store a python value in an MLMD ``Value``: str, int, float, bool, dict (a struct), else JSON."""
+    if isinstance(value, dict):
+        value_proto.struct_value.update(value)
+    elif isinstance(value, bool):
         value_proto.bool_value = value
     elif isinstance(value, int):
         value_proto.int_value = value
@@ -112,8 +115,12 @@ def set_value(value_proto: metadata_store_pb2.Value, value: Any) -> None:
 
 
 def get_value(value_proto: metadata_store_pb2.Value) -> Any:
-    """Return the python value held by an MLMD ``Value``."""
+    """Return the python value held by an MLMD ``Value`` (a struct as a dict, as TFX reads it)."""
     kind = value_proto.WhichOneof("value")
+    if kind == "struct_value":
+        value = json_format.MessageToDict(value_proto.struct_value)
+        # TFX wraps a JSON value that is not an object as {"__value__": <JSON text>}.
+        return json.loads(value["__value__"]) if set(value) == {"__value__"} else value
     return None if kind is None else getattr(value_proto, kind)
 
 
