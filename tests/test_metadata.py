@@ -77,7 +77,7 @@ def test_record_execution_links_events_and_context(store):
     assert {a.id for a in store.get_artifacts_by_context(context.id)} == {dataset.id, schema.id}
     assert [e.id for e in store.get_executions_by_context(context.id)] == [execution.id]
     assert metadata.property_value(execution, "rows") == 3
-    assert metadata.property_value(execution, "options") == '{"infer": true}'
+    assert metadata.property_value(execution, "options") == {"infer": True}
 
 
 def test_lineage_parents_children_and_producer(store):

@@ -334,7 +334,12 @@ def record_run(
         component,
         {key: [artifact.mlmd] for key, artifact in inputs.items()},
         contexts=contexts,
-        properties={k: v for k, v in parameters.items() if v is not None},
+        # Execution properties hold JSON text for structured values, as TFX's do.
+        properties={
+            k: json.dumps(v) if isinstance(v, dict | list) else v
+            for k, v in parameters.items()
+            if v is not None
+        },
     )
     dirs = {key: root / component / key / str(execution.id) for key in output_keys}
     try:

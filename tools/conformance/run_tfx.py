@@ -24,7 +24,7 @@ def main() -> None:
     """Build and run the pipeline, then write the summary JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--csv-dir", required=True, help="folder holding the one input CSV")
-    parser.add_argument("--module-file", help="Transform module file; omit to stop after ExampleGen")
+    parser.add_argument("--module-file", help="Transform module file; omit to skip Transform")
     parser.add_argument("--root", required=True, help="pipeline root (created)")
     parser.add_argument("--probe", help="file of raw records (TFRecord) to send through the graph")
     parser.add_argument("--out", required=True, help="summary JSON path")
@@ -32,21 +32,21 @@ def main() -> None:
 
     root = Path(args.root)
     example_gen = tfx.components.CsvExampleGen(input_base=str(Path(args.csv_dir).resolve()))
-    components = [example_gen]
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    components = [example_gen, statistics_gen, schema_gen, validator]
     if args.module_file:
-        statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-        schema_gen = tfx.components.SchemaGen(
-            statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-        )
-        validator = tfx.components.ExampleValidator(
-            statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
-        )
         transform = tfx.components.Transform(
             examples=example_gen.outputs["examples"],
             schema=schema_gen.outputs["schema"],
             module_file=str(Path(args.module_file).resolve()),
         )
-        components += [statistics_gen, schema_gen, validator, transform]
+        components.append(transform)
     metadata_path = root / "metadata.sqlite"
     pipeline = tfx.dsl.Pipeline(
         pipeline_name="conformance",
