@@ -12,7 +12,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab test bench lint lock clean
+.PHONY: setup data labs lab test unit conformance bench lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -52,6 +52,15 @@ bench: data
 # --- quality -----------------------------------------------------------------
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Fast tests only: no notebooks, no TFX comparison.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not notebook and not conformance" $(PYTEST_ARGS)
+
+# Real TFX 1.16 (a Python 3.10 reference venv under build/) side by side with labs_utils.pipeline.
+# Prints "skipped" and succeeds where no Python 3.10 exists; PY310=/path/to/python3.10 picks one.
+conformance: data
+	$(BIN)/python tools/conformance/conformance.py $(CONFORMANCE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

@@ -180,8 +180,11 @@ def summarize_run(metadata_path: str | Path, probe: list[bytes] | None = None) -
     splits = {}
     for split in _split_names(examples):
         records = _records(Path(examples.uri) / f"Split-{split}")
+        rows = [canonical_example(r) for r in records]
         splits[split] = {"size": len(records), "keys": sorted(record_key(r) for r in records)}
-        splits[split]["first"] = [canonical_example(r) for r in records[:FIRST_RECORDS]]
+        splits[split]["first"] = rows[:FIRST_RECORDS]
+        if all("id" in row and row["id"][1] for row in rows):  # the reference CSV's row numbers
+            splits[split]["ids"] = sorted(row["id"][1][0] for row in rows)
     summary["splits"] = splits
     if "SchemaGen" in outputs:
         schema, _ = outputs["SchemaGen"]["schema"]
