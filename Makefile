@@ -53,9 +53,9 @@ bench: data
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Fast tests only: no notebooks, no TFX comparison.
+# Unit tests only: no notebook runs, no whole datasets, no browser, no TFX comparison.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not notebook and not conformance" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance" $(PYTEST_ARGS)
 
 # Real TFX 1.16 (a Python 3.10 reference venv under build/) side by side with labs_utils.pipeline.
 # Prints "skipped" and succeeds where no Python 3.10 exists; PY310=/path/to/python3.10 picks one.
