@@ -173,9 +173,10 @@ def test_iterative_lab_anomalies_and_environments(iterative_lab):
     _assert_no_anomalies(iterative_lab)
     serving = iterative_lab["serving_anomalies"]
     assert serving == {"TRAINING": {"label": ["SCHEMA_MISSING_COLUMN"]}, "SERVING": {}}
-    eval_only = iterative_lab["eval_only_values"]
-    assert iterative_lab["train_only_schema_anomalies"] == {f: UNEXPECTED for f in eval_only}
-    assert all(v.startswith(" ") for values in eval_only.values() for v in values)
+    one_split = iterative_lab["one_split_schemas"]
+    for result in one_split.values():
+        assert result["anomalies"] == {f: UNEXPECTED for f in result["only_in_validated"]}
+    assert any(result["anomalies"] for result in one_split.values())
 
 
 def test_iterative_lab_validator_read_the_imported_schema(iterative_lab):
