@@ -16,7 +16,6 @@ pytestmark = pytest.mark.notebook
 TRAFFIC = "c2w2_assignment_transform_traffic"
 COVERTYPE = "c2w3_assignment_pipeline_covertype"
 REAL_SOURCES = {"official", "mirror", "mirror-subset"}
-UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 TEXT_FEATURES = ["holiday", "weather_main", "weather_description"]
 PASS_THROUGH = ["hour", "day", "day_of_week", "month"]
 FLOAT_OUTPUTS = {"temp_xf", "snow_1h_xf", "clouds_all_xf"}
@@ -204,7 +203,8 @@ def test_covertype_schema_is_curated_with_environments(covertype):
     assert sorted(f for f, t in types.items() if t == "BYTES") == ["Soil_Type", "Wilderness_Area"]
     assert sum(t == "INT" for t in types.values()) == 9 and types["Cover_Type"] == "INT"
     assert schema["wilderness_areas"] == ["Cache", "Commanche", "Neota", "Rawah"]
-    assert 0 < schema["soil_types_in_train"] <= 40
+    assert covertype["soil_types"]["loaded"] == 40
+    assert 0 < covertype["soil_types"]["schema"] <= 40
     assert schema["curated_domains"] == {
         "Hillshade_9am": [0, 255],
         "Hillshade_Noon": [0, 255],
@@ -217,9 +217,9 @@ def test_covertype_schema_is_curated_with_environments(covertype):
 
 def test_covertype_anomalies_at_each_stage(covertype):
     stages = covertype["anomalies"]
-    unseen = {f: UNEXPECTED for f in covertype["unseen_in_train"]}
     assert stages["train_vs_inferred"] == stages["train_vs_imported"] == {}
-    assert stages["eval_vs_inferred"] == stages["eval_vs_imported"] == unseen
+    assert stages["eval_vs_inferred"] == stages["eval_vs_imported"] == {}  # SchemaGen read both splits
+    assert stages["post_transform"] == {}
     new_columns = {f: ["SCHEMA_NEW_COLUMN"] for f in DROPPED}
     assert stages["serving_all_columns"] == {"Cover_Type": ["SCHEMA_MISSING_COLUMN"], **new_columns}
     assert stages["serving_selected"] == {"Cover_Type": ["SCHEMA_MISSING_COLUMN"]}
@@ -248,8 +248,14 @@ def test_covertype_transform_outputs(covertype):
 def test_covertype_lineage_leads_to_examples_and_the_imported_schema(covertype):
     lineage = covertype["lineage"]
     assert lineage["transform_graph_parents"] == [
-        {"type": "Examples", "producer": "ExampleGen"},
+        {"type": "Examples", "producer": "CsvExampleGen"},
         {"type": "Schema", "producer": "ImportSchemaGen"},
     ]
     assert lineage["examples_parents"] == lineage["imported_schema_parents"] == 0
-    assert {"ExampleGen", "ImportSchemaGen", "Transform"} <= set(covertype["component_seconds"])
+    assert {"CsvExampleGen", "ImportSchemaGen", "Transform"} <= set(covertype["component_seconds"])
+    assert covertype["artifact_types"] == [
+        "ExampleAnomalies", "ExampleStatistics", "Examples", "Schema", "TransformCache", "TransformGraph",
+    ]  # fmt: skip
+    outputs = covertype["transform_outputs"]
+    assert outputs["transformed_examples"] == ["Examples", {"split_names": '["train", "eval"]'}]
+    assert outputs["updated_analyzer_cache"] == ["TransformCache", {}]
