@@ -40,9 +40,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATASETS_DIR = REPO_ROOT / "datasets"
 UNKNOWN = "unknown"
 VARIANTS = ("full", "subset", "lossy", "course_variant")
-DATA_SOURCES = ("official", "mirror", "mirror-subset", "synthetic")
+DATA_SOURCES = ("official", "mirror", "mirror-subset", "lossy", "synthetic")
 
-_PARTIAL_VARIANTS = {"subset", "lossy"}
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _TIMEOUT = (15, 120)  # seconds to connect, seconds between bytes
 _CHUNK = 1 << 20
@@ -103,7 +102,8 @@ class Fetched:
     """Verified local paths of a dataset's files, and where their content came from.
 
     ``data_source`` is ``official`` or ``mirror`` for complete official content (named by
-    origin), ``mirror-subset`` when any file is a subset or lossy copy, or ``synthetic``.
+    origin), ``mirror-subset`` when any file is a subset, ``lossy`` when a file is a complete but
+    lossily re-encoded copy, or ``synthetic``.
     """
 
     dataset: str
@@ -552,8 +552,10 @@ def _fetch_entry(
 
 
 def _data_source(entries: list[dict], origins: list[str]) -> str:
-    if any(entry["variant"] in _PARTIAL_VARIANTS for entry in entries):
+    if any(entry["variant"] == "subset" for entry in entries):
         return "mirror-subset"
+    if any(entry["variant"] == "lossy" for entry in entries):
+        return "lossy"  # complete, but re-encoded with loss: no rows are missing
     return "mirror" if "mirror" in origins else "official"
 
 
@@ -1047,7 +1049,7 @@ def write_cifar10_course_tfrecord(
     it (verified by its git blob id). Otherwise it rebuilds the 50,000 training images from the
     mirror's JPEG tarball: each JPEG decoded and re-encoded as PNG, labelled by its class's line
     in ``labels.txt``, ordered by rank within the class, then by class. That copy is complete
-    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``mirror-subset``.
+    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``lossy``.
     The file is written atomically (temp file, then rename).
 
     Raises:
