@@ -595,3 +595,16 @@ def test_transform_outputs_hold_what_tfx_writes(run, transformed):
     train_rows = rows.read("train", n=None)
     assert all(0.0 <= r["age_xf"] <= 1.0 for r in train_rows)
     assert {r["city_xf"] for r in train_rows} == {0, 1, 2}
+
+
+def test_transform_without_analyzer_cache_has_no_cache_output(run, tmp_path):
+    context, examples, _, schema, _ = run
+    module = tmp_path / "tiny_transform.py"
+    module.write_text(MODULE)
+    transform = context.run(
+        pipeline.Transform(examples, schema, module_file=module, disable_analyzer_cache=True)
+    )
+    assert set(transform.outputs) == set(EXPECTED_TRANSFORM_OUTPUTS) - {"updated_analyzer_cache"}
+    producer = metadata.producer_execution(context.store, transform.outputs["transform_graph"])
+    assert not (context.pipeline_root / "Transform" / "updated_analyzer_cache" / str(producer.id)).exists()
+    assert transform.outputs["transformed_examples"].count("eval") == examples.count("eval")

@@ -98,6 +98,8 @@ class Transform(Component):
             ``preprocessing_fn`` directly. Exactly one of the two.
         analyze_split: the split whose full-pass statistics (means, vocabularies) are computed
             (TFX: ``splits_config.analyze``, default train).
+        disable_analyzer_cache: skip writing the analyzer cache (TFX's flag: no
+            ``updated_analyzer_cache`` output); saves the time spent encoding the cache.
 
     Outputs (``TRANSFORM_OUTPUTS``): ``transform_graph`` (``metadata/``, ``transform_fn/``,
     ``transformed_metadata/``), ``transformed_examples``, ``pre_transform_schema`` and
@@ -117,8 +119,13 @@ class Transform(Component):
         module_file: str | Path | None = None,
         preprocessing_fn: Callable | None = None,
         analyze_split: str = "train",
+        disable_analyzer_cache: bool = False,
     ) -> None:
         super().__init__()
+        self.disable_analyzer_cache = disable_analyzer_cache
+        self.output_keys = tuple(
+            k for k in TRANSFORM_OUTPUTS if not (disable_analyzer_cache and k == "updated_analyzer_cache")
+        )
         if (module_file is None) == (preprocessing_fn is None):
             raise ValueError("pass exactly one of module_file= and preprocessing_fn=")
         if analyze_split not in examples.split_names:
@@ -139,6 +146,7 @@ class Transform(Component):
             "preprocessing_fn": f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', fn)}",
             "splits_config": {"analyze": [self.analyze_split], "transform": self.examples.split_names},
             "disable_statistics": 0,
+            "disable_analyzer_cache": int(self.disable_analyzer_cache),
         }
 
     def produce(self, context: Any, dirs: dict[str, Path]) -> dict[str, Output]:
@@ -157,7 +165,7 @@ class Transform(Component):
             write_examples=True,
             materialize=False,
             beam_options=context.beam_options,
-            cache_dir=dirs["updated_analyzer_cache"],
+            cache_dir=dirs.get("updated_analyzer_cache"),
         )
         # TFX also keeps the raw schema in the graph, so raw_feature_spec() works.
         metadata_io.write_metadata(
@@ -192,7 +200,7 @@ class Transform(Component):
 
     def _outputs(self, splits: list[str]) -> dict[str, Output]:
         """Return what TFX 1.16 records for each output: only the examples' split names."""
-        outputs = {key: Output(type_name) for key, type_name in TRANSFORM_OUTPUTS.items()}
+        outputs = {key: Output(TRANSFORM_OUTPUTS[key]) for key in self.output_keys}
         properties = {"split_names": json.dumps(splits)}
         outputs["transformed_examples"] = Output("Examples", properties)
         return outputs
