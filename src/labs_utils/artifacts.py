@@ -192,7 +192,10 @@ def load_statistics(
 
 
 def read_schema_file(path: str | Path) -> schema_pb2.Schema:
-    """Return the schema in a text file; a ValueError names the file and the fix."""
+    """Return the schema in a text file; a ValueError names the file and the fix.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
     path = Path(path)
     fix = "write it with tfdv.write_schema_text(schema, path) and rerun"
     if not path.is_file():

@@ -17,6 +17,16 @@ from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+__all__ = [
+    "DOUBLE", "INPUT_EVENTS", "INT", "OUTPUT_EVENTS", "STRING", "Event", "artifacts_of_type",
+    "artifacts_table", "child_artifacts", "complete_execution", "consumer_executions",
+    "execution_inputs", "execution_outputs", "executions_of_type", "executions_table", "fail_execution",
+    "get_or_create_context", "get_value", "new_artifact", "open_store", "parent_artifacts",
+    "producer_execution", "properties_table", "property_value", "record_execution",
+    "register_artifact_type", "register_context_type", "register_execution_type", "set_value",
+    "start_execution", "type_name", "types_table",
+]  # fmt: skip
+
 STRING = metadata_store_pb2.STRING
 INT = metadata_store_pb2.INT
 DOUBLE = metadata_store_pb2.DOUBLE
@@ -29,7 +39,7 @@ Node = metadata_store_pb2.Artifact | metadata_store_pb2.Execution | metadata_sto
 
 
 def open_store(path: str | Path | None = None) -> metadata_store.MetadataStore:
-    """Open an MLMD store: a SQLite file at ``path`` (created if missing) or in memory if None.
+    """Return an MLMD store: a SQLite file at ``path`` (created if missing) or in memory if None.
 
     Introduced in c2w3_lab_ml_metadata.
     """
@@ -65,12 +75,10 @@ def _put_type(put: Any, type_proto: Any) -> int:
 def register_artifact_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register an artifact type, or return the id of the one already stored.
+    """Return the id of an artifact type, registering it first if the store lacks it.
 
     Args:
         properties: property name -> ``metadata_store_pb2.STRING`` / ``INT`` / ``DOUBLE``.
-
-    Introduced in c2w3_lab_ml_metadata.
     """
     type_proto = _fill_type(metadata_store_pb2.ArtifactType(), name, properties)
     return _put_type(store.put_artifact_type, type_proto)
@@ -79,10 +87,7 @@ def register_artifact_type(
 def register_execution_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register an execution type, or return the id of the one already stored.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
+    """Return the id of an execution type, registering it first if the store lacks it."""
     type_proto = _fill_type(metadata_store_pb2.ExecutionType(), name, properties)
     return _put_type(store.put_execution_type, type_proto)
 
@@ -90,10 +95,7 @@ def register_execution_type(
 def register_context_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register a context type, or return the id of the one already stored.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
+    """Return the id of a context type, registering it first if the store lacks it."""
     type_proto = _fill_type(metadata_store_pb2.ContextType(), name, properties)
     return _put_type(store.put_context_type, type_proto)
 
@@ -139,7 +141,7 @@ def new_artifact(
     custom_properties: Mapping[str, Any] | None = None,
     name: str | None = None,
 ) -> metadata_store_pb2.Artifact:
-    """Build an unsaved LIVE artifact of a registered type (``record_execution`` stores it)."""
+    """Return an unsaved LIVE artifact of a registered type (``complete_execution`` stores it)."""
     artifact = metadata_store_pb2.Artifact(
         type_id=store.get_artifact_type(type_name).id,
         uri=str(uri),
@@ -219,7 +221,7 @@ def start_execution(
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
     properties: Mapping[str, Any] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Store a RUNNING execution with its INPUT events, linked to ``contexts``.
+    """Return a stored RUNNING execution with its INPUT events, linked to ``contexts``.
 
     Pair it with ``complete_execution`` (or ``fail_execution``) once the outputs exist.
     """
@@ -239,7 +241,7 @@ def complete_execution(
     *,
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Mark an execution COMPLETE and store its output artifacts with OUTPUT events, atomically.
+    """Return the execution marked COMPLETE, its output artifacts stored with OUTPUT events.
 
     New output artifacts get their ids set in place.
     """
@@ -250,7 +252,7 @@ def complete_execution(
 def fail_execution(
     store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution
 ) -> metadata_store_pb2.Execution:
-    """Mark an execution FAILED (it keeps its inputs and registers no outputs)."""
+    """Return the execution marked FAILED (it keeps its inputs and registers no outputs)."""
     execution.last_known_state = metadata_store_pb2.Execution.FAILED
     return _put(store, execution, [], [])
 
@@ -264,14 +266,12 @@ def record_execution(
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
     properties: Mapping[str, Any] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Record a finished execution with INPUT/OUTPUT events and attach it to ``contexts``.
+    """Return a stored, finished execution with INPUT/OUTPUT events, attached to ``contexts``.
 
     Args:
         inputs, outputs: event key (e.g. ``"examples"``) -> artifacts. Inputs must be stored
             already; new outputs are stored and get their ids set in place.
         properties: custom properties of the execution (non-scalars are stored as JSON text).
-
-    Introduced in c2w3_lab_ml_metadata.
     """
     register_execution_type(store, type_name)
     execution = metadata_store_pb2.Execution(
@@ -310,7 +310,7 @@ def producer_execution(
 ) -> metadata_store_pb2.Execution | None:
     """Return the execution that output ``artifact``, or None for an artifact nobody produced.
 
-    Introduced in c2w3_lab_iterative_schema.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     found = _executions_by_id(store, (e.execution_id for e in events if e.type in OUTPUT_EVENTS))
@@ -320,7 +320,10 @@ def producer_execution(
 def consumer_executions(
     store: metadata_store.MetadataStore, artifact: Any
 ) -> list[metadata_store_pb2.Execution]:
-    """Return the executions that read ``artifact``."""
+    """Return the executions that read ``artifact``.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     return _executions_by_id(store, (e.execution_id for e in events if e.type in INPUT_EVENTS))
 
@@ -339,7 +342,7 @@ def execution_inputs(
 ) -> dict[str, list[metadata_store_pb2.Artifact]]:
     """Return an execution's input artifacts grouped by event key (``"examples"``, ``"schema"``).
 
-    Introduced in c2w3_lab_iterative_schema.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     return _execution_artifacts(store, execution, INPUT_EVENTS)
 
@@ -347,17 +350,14 @@ def execution_inputs(
 def execution_outputs(
     store: metadata_store.MetadataStore, execution: Any
 ) -> dict[str, list[metadata_store_pb2.Artifact]]:
-    """Return an execution's output artifacts grouped by event key.
-
-    Introduced in c2w3_lab_iterative_schema.
-    """
+    """Return an execution's output artifacts grouped by event key."""
     return _execution_artifacts(store, execution, OUTPUT_EVENTS)
 
 
 def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
     """Return the inputs of the executions that output ``artifact`` (OUTPUT -> INPUT events).
 
-    Introduced in c2w3_assignment_pipeline_covertype.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     execution_ids = {e.execution_id for e in events if e.type in OUTPUT_EVENTS}
@@ -368,7 +368,10 @@ def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list
 
 
 def child_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
-    """Return the outputs of the executions that read ``artifact`` (INPUT -> OUTPUT events)."""
+    """Return the outputs of the executions that read ``artifact`` (INPUT -> OUTPUT events).
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     execution_ids = {e.execution_id for e in events if e.type in INPUT_EVENTS}
     if not execution_ids:
@@ -398,7 +401,10 @@ def executions_of_type(
 
 
 def type_name(store: metadata_store.MetadataStore, node: Any) -> str:
-    """Return the type name of an artifact, execution or context."""
+    """Return the type name of an artifact, execution or context.
+
+    Introduced in c2w2_lab_transform_pipeline_census.
+    """
     node = _proto(node)
     if node.type:
         return node.type
@@ -416,7 +422,7 @@ _TYPE_NAMES = {value: name for name, value in metadata_store_pb2.PropertyType.it
 
 
 def types_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Tabulate every registered artifact, execution and context type with its properties.
+    """Return a table of every registered artifact, execution and context type with its properties.
 
     Introduced in c2w3_lab_ml_metadata.
     """
@@ -449,7 +455,7 @@ def artifacts_table(
     *,
     type_name: str | None = None,
 ) -> pd.DataFrame:
-    """Tabulate artifacts (optionally of one type) with producer, state and URI relative to root.
+    """Return a table of artifacts (optionally of one type): producer, state, URI relative to root.
 
     Introduced in c2w2_lab_transform_pipeline_census.
     """
@@ -478,7 +484,10 @@ def artifacts_table(
 
 
 def executions_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Tabulate executions with their state and the number of input and output artifacts."""
+    """Return a table of executions with their state and numbers of input and output artifacts.
+
+    Introduced in c2w2_lab_transform_pipeline_census.
+    """
     executions = sorted(store.get_executions(), key=lambda e: e.id)
     execution_types = {t.id: t.name for t in store.get_execution_types()}
     ids = [e.id for e in executions]
@@ -499,9 +508,9 @@ def executions_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
 
 
 def properties_table(node: Any) -> pd.DataFrame:
-    """Tabulate the properties and custom properties of an artifact, execution or context.
+    """Return a table of the properties and custom properties of an artifact, execution or context.
 
-    Introduced in c2w2_lab_transform_pipeline_census.
+    Introduced in c2w3_assignment_pipeline_covertype.
     """
     node = _proto(node)
     rows = [
@@ -513,7 +522,10 @@ def properties_table(node: Any) -> pd.DataFrame:
 
 
 def property_value(node: Any, name: str, default: Any = None) -> Any:
-    """Return a property (or custom property) of an MLMD node as a python value."""
+    """Return a property (or custom property) of an MLMD node as a python value.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
     node = _proto(node)
     for props in (node.properties, node.custom_properties):
         if name in props:

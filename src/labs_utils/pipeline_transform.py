@@ -44,7 +44,7 @@ TRANSFORM_OUTPUTS = {
 def load_preprocessing_fn(module_file: str | Path) -> Callable:
     """Return ``preprocessing_fn`` imported from a Python file (its folder importable meanwhile).
 
-    Introduced in c2w2_lab_transform_pipeline_census.
+    Introduced in c2w2_assignment_transform_traffic.
     """
     path = Path(module_file).resolve()
     if not path.is_file():
