@@ -20,10 +20,12 @@ import conformance  # noqa: E402  (tools/conformance is not a package)
 pytestmark = pytest.mark.conformance
 
 
-def test_pipeline_matches_tfx_1_16(tmp_path):
+def test_pipeline_matches_tfx_1_16():
     if conformance.find_python310() is None:
         pytest.skip("SKIPPED CONFORMANCE: no Python 3.10 for the TFX reference (set PY310=...)")
-    output = tmp_path / "conformance"
+    # Under build/, not pytest's tmp_path: a run takes minutes, and concurrent pytest sessions of the
+    # same user prune each other's old tmp_path folders.
+    output = REPO_ROOT / "build" / "conformance-test"
     command = [sys.executable, str(REPO_ROOT / "tools" / "conformance" / "conformance.py")]
     done = subprocess.run(
         [*command, "--rows", "4000", "--output", str(output)], capture_output=True, text=True, timeout=3600
