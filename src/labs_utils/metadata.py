@@ -11,20 +11,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from google.protobuf import json_format
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+# Also metadata.artifacts_table, executions_table, properties_table, types_table (labs_utils.metadata_tables).
 __all__ = [
     "DOUBLE", "INPUT_EVENTS", "INT", "OUTPUT_EVENTS", "STRING", "Event", "artifacts_of_type",
-    "artifacts_table", "child_artifacts", "complete_execution", "consumer_executions",
-    "execution_inputs", "execution_outputs", "executions_of_type", "executions_table", "fail_execution",
-    "get_or_create_context", "get_value", "new_artifact", "open_store", "parent_artifacts",
-    "producer_execution", "properties_table", "property_value", "record_execution",
-    "register_artifact_type", "register_context_type", "register_execution_type", "set_value",
-    "start_execution", "type_name", "types_table",
+    "child_artifacts", "complete_execution", "consumer_executions", "execution_inputs",
+    "execution_outputs", "executions_of_type", "fail_execution", "get_or_create_context", "get_value",
+    "new_artifact", "open_store", "parent_artifacts", "producer_execution", "property_value",
+    "record_execution", "register_artifact_type", "register_context_type", "register_execution_type",
+    "set_value", "start_execution", "type_name",
 ]  # fmt: skip
 
 STRING = metadata_store_pb2.STRING
@@ -416,111 +415,6 @@ def type_name(store: metadata_store.MetadataStore, node: Any) -> str:
     return getter([node.type_id])[0].name
 
 
-# --- tables --------------------------------------------------------------------------------
-
-_TYPE_NAMES = {value: name for name, value in metadata_store_pb2.PropertyType.items()}
-
-
-def types_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Return a table of every registered artifact, execution and context type with its properties.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
-    rows = []
-    for kind, types in (
-        ("artifact", store.get_artifact_types()),
-        ("execution", store.get_execution_types()),
-        ("context", store.get_context_types()),
-    ):
-        for stored in types:
-            props = ", ".join(
-                f"{key}:{_TYPE_NAMES.get(value, value)}" for key, value in sorted(stored.properties.items())
-            )
-            rows.append({"kind": kind, "type": stored.name, "id": stored.id, "properties": props})
-    return pd.DataFrame(rows, columns=["kind", "type", "id", "properties"])
-
-
-def _relative_uri(uri: str, root: str | Path | None) -> str:
-    if root is None or not uri:
-        return uri
-    try:
-        return Path(uri).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return uri
-
-
-def artifacts_table(
-    store: metadata_store.MetadataStore,
-    root: str | Path | None = None,
-    *,
-    type_name: str | None = None,
-) -> pd.DataFrame:
-    """Return a table of artifacts (optionally of one type): producer, state, URI relative to root.
-
-    Introduced in c2w2_lab_transform_pipeline_census.
-    """
-    artifacts = artifacts_of_type(store, type_name) if type_name else list(store.get_artifacts())
-    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
-    execution_types = {t.id: t.name for t in store.get_execution_types()}
-    ids = [a.id for a in artifacts]
-    events = store.get_events_by_artifact_ids(ids) if ids else []
-    producers = {e.artifact_id: e.execution_id for e in events if e.type in OUTPUT_EVENTS}
-    executions = {e.id: e for e in _executions_by_id(store, producers.values())}
-    rows = []
-    for artifact in sorted(artifacts, key=lambda a: a.id):
-        producer = executions.get(producers.get(artifact.id, -1))
-        rows.append(
-            {
-                "id": artifact.id,
-                "type": artifact_types.get(artifact.type_id, ""),
-                "producer": execution_types.get(producer.type_id, "") if producer else "",
-                "execution_id": producer.id if producer else None,
-                "state": metadata_store_pb2.Artifact.State.Name(artifact.state),
-                "uri": _relative_uri(artifact.uri, root),
-            }
-        )
-    columns = ["id", "type", "producer", "execution_id", "state", "uri"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def executions_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Return a table of executions with their state and numbers of input and output artifacts.
-
-    Introduced in c2w2_lab_transform_pipeline_census.
-    """
-    executions = sorted(store.get_executions(), key=lambda e: e.id)
-    execution_types = {t.id: t.name for t in store.get_execution_types()}
-    ids = [e.id for e in executions]
-    events = store.get_events_by_execution_ids(ids) if ids else []
-    rows = []
-    for execution in executions:
-        mine = [e for e in events if e.execution_id == execution.id]
-        rows.append(
-            {
-                "id": execution.id,
-                "type": execution_types.get(execution.type_id, ""),
-                "state": metadata_store_pb2.Execution.State.Name(execution.last_known_state),
-                "inputs": sum(e.type in INPUT_EVENTS for e in mine),
-                "outputs": sum(e.type in OUTPUT_EVENTS for e in mine),
-            }
-        )
-    return pd.DataFrame(rows, columns=["id", "type", "state", "inputs", "outputs"])
-
-
-def properties_table(node: Any) -> pd.DataFrame:
-    """Return a table of the properties and custom properties of an artifact, execution or context.
-
-    Introduced in c2w3_assignment_pipeline_covertype.
-    """
-    node = _proto(node)
-    rows = [
-        {"property": key, "value": get_value(value), "kind": kind}
-        for kind, props in (("property", node.properties), ("custom", node.custom_properties))
-        for key, value in sorted(props.items())
-    ]
-    return pd.DataFrame(rows, columns=["property", "value", "kind"])
-
-
 def property_value(node: Any, name: str, default: Any = None) -> Any:
     """Return a property (or custom property) of an MLMD node as a python value.
 
@@ -531,3 +425,16 @@ def property_value(node: Any, name: str, default: Any = None) -> Any:
         if name in props:
             return get_value(props[name])
     return default
+
+
+_TABLES = ("artifacts_table", "executions_table", "properties_table", "types_table")
+
+
+def __getattr__(name: str) -> Any:
+    """Return the table helpers of ``labs_utils.metadata_tables`` as ``metadata.<name>``."""
+    # Imported on first use: metadata_tables imports this module, so a top-level import would loop.
+    if name in _TABLES:
+        from labs_utils import metadata_tables
+
+        return getattr(metadata_tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
