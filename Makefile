@@ -15,7 +15,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab exercises docs test unit test-browser bench bench-setup lint lock clean
+.PHONY: setup data labs lab exercises docs test unit test-browser conformance bench bench-setup lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -69,13 +69,18 @@ bench-setup: $(STAMP)
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Unit tests only: no notebook runs, no whole datasets, no browser (under a minute).
+# Unit tests only: no notebook runs, no whole datasets, no browser, no TFX comparison.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not notebook and not data and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance" $(PYTEST_ARGS)
 
 # JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
 test-browser: data
 	LABS_BROWSER_TESTS=1 $(BIN)/python -m pytest -m browser tests/test_browser_*.py $(PYTEST_ARGS)
+
+# Real TFX 1.16 (a Python 3.10 reference venv under build/) side by side with labs_utils.pipeline.
+# Prints "skipped" and succeeds where no Python 3.10 exists; PY310=/path/to/python3.10 picks one.
+conformance: data
+	$(BIN)/python tools/conformance/conformance.py $(CONFORMANCE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

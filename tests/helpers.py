@@ -31,7 +31,7 @@ QUICK_DATA_SOURCES = {
     "c2w4_lab_accelerometer_signals": REAL_SOURCES | {"synthetic"},
     "c2w4_lab_images_cifar10": {"mirror-subset"},
     "c2x_lab_advanced_labeling": {"official", "mirror"},
-    "c2x_lab_data_augmentation": {"mirror-subset"},
+    "c2x_lab_data_augmentation": {"lossy"},
     "c2x_lab_drift_and_skew": REAL_SOURCES,
 }
 

@@ -131,7 +131,7 @@ def test_load_cifar10_jpeg_returns_labelled_arrays_and_says_lossy(mirror: Path):
     assert train.images.shape == (6, 32, 32, 3) and len(train) == 6
     assert train.class_counts() == {"cat": 2, "dog": 2, "frog": 2}
     assert train.lossy is True and train.source == "cifar10_train_jpeg.tar.gz"
-    assert train.data_source == "mirror-subset"
+    assert train.data_source == "lossy"
     for image, label, member in zip(train.images, train.labels, train.members, strict=True):
         _, name, file = member.split("/")
         assert CLASSES[label] == name

@@ -162,7 +162,7 @@ def test_full_rebuilds_from_jpegs_lossy_in_rank_then_class_order(tmp_path, monke
     install(tmp_path, monkeypatch, jpeg_mirror(tarball(members)), b"not in the mirror")
     out = tmp_path / "train.tfrecord"
     written = datasets.write_cifar10_course_tfrecord(out, quick=False)
-    assert written.lossy is True and written.data_source == "mirror-subset"
+    assert written.lossy is True and written.data_source == "lossy"
     assert written.source == "cifar10_train_jpeg.tar.gz" and written.n_records == 4
     course = records(out)
     order = ["train/cat/0000.jpg", "train/dog/0000.jpg", "train/frog/0000.jpg", "train/cat/0001.jpg"]

@@ -77,7 +77,7 @@ def test_record_execution_links_events_and_context(store):
     assert {a.id for a in store.get_artifacts_by_context(context.id)} == {dataset.id, schema.id}
     assert [e.id for e in store.get_executions_by_context(context.id)] == [execution.id]
     assert metadata.property_value(execution, "rows") == 3
-    assert metadata.property_value(execution, "options") == '{"infer": true}'
+    assert metadata.property_value(execution, "options") == {"infer": True}
 
 
 def test_lineage_parents_children_and_producer(store):
@@ -169,3 +169,19 @@ def test_tables(store, tmp_path):
     assert executions[["type", "state", "inputs", "outputs"]].to_dict("records") == [
         {"type": "ExampleGen", "state": "COMPLETE", "inputs": 0, "outputs": 1}
     ]
+
+
+def test_dict_values_are_structs_read_back_as_tfx_does(store):
+    metadata.register_artifact_type(store, "ExampleAnomalies")
+    artifact = metadata.new_artifact(
+        store,
+        "ExampleAnomalies",
+        "/a",
+        custom_properties={"blessed": {"train": 1, "eval": 0}, "rates": {"__value__": '{"train": 1.0}'}},
+    )
+    [artifact.id] = store.put_artifacts([artifact])
+    [stored] = store.get_artifacts_by_id([artifact.id])
+    assert stored.custom_properties["blessed"].WhichOneof("value") == "struct_value"
+    assert metadata.property_value(stored, "blessed") == {"train": 1.0, "eval": 0.0}
+    # TFX wraps a JSON value as {"__value__": <JSON text>}; reading it unwraps the value.
+    assert metadata.property_value(stored, "rates") == {"train": 1.0}

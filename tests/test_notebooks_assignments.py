@@ -15,7 +15,6 @@ pytestmark = pytest.mark.notebook
 
 TRAFFIC = "c2w2_assignment_transform_traffic"
 COVERTYPE = "c2w3_assignment_pipeline_covertype"
-UNEXPECTED = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
 TEXT_FEATURES = ["holiday", "weather_main", "weather_description"]
 PASS_THROUGH = ["hour", "day", "day_of_week", "month"]
 FLOAT_OUTPUTS = {"temp_xf", "snow_1h_xf", "clouds_all_xf"}
@@ -60,13 +59,12 @@ def test_traffic_schema_types(traffic):
     assert {f for f, t in types.items() if t == "INT"} == {"clouds_all", "traffic_volume", *PASS_THROUGH}
 
 
-def test_traffic_validator_reports_exactly_the_eval_only_values(traffic):
-    assert traffic["anomalies"]["train"] == {}
-    assert traffic["anomalies"]["eval"] == {f: UNEXPECTED for f in traffic["unseen_in_train"]}
+def test_traffic_schema_from_both_splits_leaves_no_anomalies_and_oov_ids_for_eval(traffic):
+    assert traffic["anomalies"] == {"train": {}, "eval": {}}
     for feature in TEXT_FEATURES:
-        unseen = traffic["unseen_in_train"].get(feature, [])
+        unseen = traffic["eval_values_not_in_train"][feature]
         oov_ids = traffic["eval_oov_ids"][feature]
-        # every eval row with an unseen string gets an OOV id, so at least one per unseen value
+        # every eval row with a string train lacks gets an OOV id, so at least one per such value
         assert oov_ids >= len(unseen) if unseen else oov_ids == 0, feature
 
 
@@ -75,7 +73,7 @@ def test_traffic_transformed_schema(traffic):
     assert sorted(types) == TRAFFIC_OUTPUTS
     assert {k for k, t in types.items() if t == "FLOAT"} == FLOAT_OUTPUTS
     assert traffic["categorical_outputs"] == sorted(f"{k}_xf" for k in ["rain_1h", *TEXT_FEATURES])
-    assert traffic["vocabulary_sizes"] == traffic["domain_sizes"]
+    assert traffic["vocabulary_sizes"] == traffic["train_distinct_values"]
 
 
 def test_traffic_first_transformed_records_obey_the_rules(traffic):
@@ -83,7 +81,7 @@ def test_traffic_first_transformed_records_obey_the_rules(traffic):
     assert len(records) == 3
     for record in records:
         assert sorted(record) == TRAFFIC_OUTPUTS
-        assert record["traffic_volume_xf"] in {0, 1} and record["rain_1h_xf"] in {0, 1, 2}
+        assert record["traffic_volume_xf"] in {0, 1} and record["rain_1h_xf"] == 2
         assert 0.0 <= record["clouds_all_xf"] <= 1.0
         for key, size in traffic["vocabulary_sizes"].items():
             assert 0 <= record[f"{key}_xf"] < size + 10
@@ -190,7 +188,8 @@ def test_covertype_schema_is_curated_with_environments(covertype):
     assert sorted(f for f, t in types.items() if t == "BYTES") == ["Soil_Type", "Wilderness_Area"]
     assert sum(t == "INT" for t in types.values()) == 9 and types["Cover_Type"] == "INT"
     assert schema["wilderness_areas"] == ["Cache", "Commanche", "Neota", "Rawah"]
-    assert 0 < schema["soil_types_in_train"] <= 40
+    assert covertype["soil_types"]["loaded"] == 40
+    assert 0 < covertype["soil_types"]["schema"] <= 40
     assert schema["curated_domains"] == {
         "Hillshade_9am": [0, 255],
         "Hillshade_Noon": [0, 255],
@@ -203,9 +202,9 @@ def test_covertype_schema_is_curated_with_environments(covertype):
 
 def test_covertype_anomalies_at_each_stage(covertype):
     stages = covertype["anomalies"]
-    unseen = {f: UNEXPECTED for f in covertype["unseen_in_train"]}
     assert stages["train_vs_inferred"] == stages["train_vs_imported"] == {}
-    assert stages["eval_vs_inferred"] == stages["eval_vs_imported"] == unseen
+    assert stages["eval_vs_inferred"] == stages["eval_vs_imported"] == {}  # SchemaGen read both splits
+    assert stages["post_transform"] == {}
     new_columns = {f: ["SCHEMA_NEW_COLUMN"] for f in DROPPED}
     assert stages["serving_all_columns"] == {"Cover_Type": ["SCHEMA_MISSING_COLUMN"], **new_columns}
     assert stages["serving_selected"] == {"Cover_Type": ["SCHEMA_MISSING_COLUMN"]}
@@ -234,8 +233,14 @@ def test_covertype_transform_outputs(covertype):
 def test_covertype_lineage_leads_to_examples_and_the_imported_schema(covertype):
     lineage = covertype["lineage"]
     assert lineage["transform_graph_parents"] == [
-        {"type": "Examples", "producer": "ExampleGen"},
+        {"type": "Examples", "producer": "CsvExampleGen"},
         {"type": "Schema", "producer": "ImportSchemaGen"},
     ]
     assert lineage["examples_parents"] == lineage["imported_schema_parents"] == 0
-    assert {"ExampleGen", "ImportSchemaGen", "Transform"} <= set(covertype["component_seconds"])
+    assert {"CsvExampleGen", "ImportSchemaGen", "Transform"} <= set(covertype["component_seconds"])
+    assert covertype["artifact_types"] == [
+        "ExampleAnomalies", "ExampleStatistics", "Examples", "Schema", "TransformCache", "TransformGraph",
+    ]  # fmt: skip
+    outputs = covertype["transform_outputs"]
+    assert outputs["transformed_examples"] == ["Examples", {"split_names": '["train", "eval"]'}]
+    assert outputs["updated_analyzer_cache"] == ["TransformCache", {}]

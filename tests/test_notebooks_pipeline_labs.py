@@ -33,9 +33,9 @@ def _assert_hash_split(results: dict) -> None:
     assert sizes["train"] / results["rows"] == pytest.approx(2 / 3, abs=0.03)
 
 
-def _assert_unseen_category_rule(results: dict) -> None:
-    assert results["anomalies"]["train"] == {}
-    assert results["anomalies"]["eval"] == {f: UNEXPECTED for f in results["unseen_in_train"]}
+def _assert_no_anomalies(results: dict) -> None:
+    """SchemaGen learned from both splits (TFX's way), so neither split has an anomaly."""
+    assert results["anomalies"] == {"train": {}, "eval": {}}
 
 
 # --- c2w2_lab_transform_pipeline_census ------------------------------------------------------
@@ -49,7 +49,6 @@ def test_transform_lab_splits_and_raw_schema(transform_lab):
     assert sorted(schema["string_features"]) == sorted([*CATEGORICAL, "label"])
     assert schema["values_keep_leading_blank"] is True
     assert schema["domain_sizes"]["label"] == 2
-    assert all(value.startswith(" ") for value in transform_lab["unseen_in_train"].get("native-country", []))
     assert all(
         isinstance(v, str) and v.startswith(" ")
         for record in transform_lab["first_raw_records"]
@@ -58,12 +57,22 @@ def test_transform_lab_splits_and_raw_schema(transform_lab):
     )
 
 
-def test_transform_lab_anomalies_follow_the_unseen_category_rule(transform_lab):
-    _assert_unseen_category_rule(transform_lab)
+def test_transform_lab_has_no_anomalies(transform_lab):
+    _assert_no_anomalies(transform_lab)
 
 
 def test_transform_lab_outputs_types_and_vocabularies(transform_lab):
-    assert transform_lab["transform_graph"] == ["transform_fn", "transformed_metadata"]
+    assert transform_lab["transform_graph"] == ["metadata", "transform_fn", "transformed_metadata"]
+    assert transform_lab["transform_outputs"] == {
+        "transform_graph": "TransformGraph",
+        "transformed_examples": "Examples",
+        "pre_transform_schema": "Schema",
+        "pre_transform_stats": "ExampleStatistics",
+        "post_transform_schema": "Schema",
+        "post_transform_stats": "ExampleStatistics",
+        "post_transform_anomalies": "ExampleAnomalies",
+        "updated_analyzer_cache": "TransformCache",
+    }
     types = transform_lab["transformed_types"]
     assert set(types) == {f"{k}_xf" for k in [*NUMERIC, *CATEGORICAL, "age", "label"]}
     assert all(types[f"{k}_xf"] == "FLOAT" for k in NUMERIC)
@@ -85,8 +94,8 @@ def test_transform_lab_age_buckets_partition_train(transform_lab):
 
 def test_transform_lab_lineage(transform_lab):
     mlmd = transform_lab["mlmd"]
-    assert PIPELINE_TYPES | {"TransformGraph"} <= set(mlmd["artifact_types"])
-    assert mlmd["transform_input_producers"] == {"examples": ["ExampleGen"], "schema": ["SchemaGen"]}
+    assert set(mlmd["artifact_types"]) == PIPELINE_TYPES | {"TransformGraph", "TransformCache"}
+    assert mlmd["transform_input_producers"] == {"examples": ["CsvExampleGen"], "schema": ["SchemaGen"]}
 
 
 # --- c2w3_lab_ml_metadata ----------------------------------------------------------------------
@@ -141,16 +150,18 @@ def test_iterative_lab_curated_schema_is_on_disk(iterative_lab):
 
 
 def test_iterative_lab_anomalies_and_environments(iterative_lab):
-    _assert_unseen_category_rule(iterative_lab)
-    assert "age" not in iterative_lab["anomalies"]["eval"]
+    _assert_no_anomalies(iterative_lab)
     serving = iterative_lab["serving_anomalies"]
-    assert serving["SERVING"] == iterative_lab["anomalies"]["eval"]
-    assert serving["TRAINING"] == {**iterative_lab["anomalies"]["eval"], "label": ["SCHEMA_MISSING_COLUMN"]}
+    assert serving == {"TRAINING": {"label": ["SCHEMA_MISSING_COLUMN"]}, "SERVING": {}}
+    one_split = iterative_lab["one_split_schemas"]
+    for result in one_split.values():
+        assert result["anomalies"] == {f: UNEXPECTED for f in result["only_in_validated"]}
+    assert any(result["anomalies"] for result in one_split.values())
 
 
 def test_iterative_lab_validator_read_the_imported_schema(iterative_lab):
     mlmd = iterative_lab["mlmd"]
-    assert PIPELINE_TYPES <= set(mlmd["artifact_types"])
+    assert set(mlmd["artifact_types"]) == PIPELINE_TYPES  # no type without an artifact
     assert mlmd["schema_producers"] == ["ImportSchemaGen", "SchemaGen"]
     assert mlmd["validator_inputs"] == {"ExampleStatistics": "StatisticsGen", "Schema": "ImportSchemaGen"}
     assert mlmd["validator_schema_is_imported"] is True

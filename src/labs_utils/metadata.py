@@ -11,10 +11,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from google.protobuf import json_format
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+
+# Also metadata.artifacts_table, executions_table, properties_table, types_table (labs_utils.metadata_tables).
+__all__ = [
+    "DOUBLE", "INPUT_EVENTS", "INT", "OUTPUT_EVENTS", "STRING", "Event", "artifacts_of_type",
+    "child_artifacts", "complete_execution", "consumer_executions", "execution_inputs",
+    "execution_outputs", "executions_of_type", "fail_execution", "get_or_create_context", "get_value",
+    "new_artifact", "open_store", "parent_artifacts", "producer_execution", "property_value",
+    "record_execution", "register_artifact_type", "register_context_type", "register_execution_type",
+    "set_value", "start_execution", "type_name",
+]  # fmt: skip
 
 STRING = metadata_store_pb2.STRING
 INT = metadata_store_pb2.INT
@@ -28,7 +38,7 @@ Node = metadata_store_pb2.Artifact | metadata_store_pb2.Execution | metadata_sto
 
 
 def open_store(path: str | Path | None = None) -> metadata_store.MetadataStore:
-    """Open an MLMD store: a SQLite file at ``path`` (created if missing) or in memory if None.
+    """Return an MLMD store: a SQLite file at ``path`` (created if missing) or in memory if None.
 
     Introduced in c2w3_lab_ml_metadata.
     """
@@ -64,12 +74,10 @@ def _put_type(put: Any, type_proto: Any) -> int:
 def register_artifact_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register an artifact type, or return the id of the one already stored.
+    """Return the id of an artifact type, registering it first if the store lacks it.
 
     Args:
         properties: property name -> ``metadata_store_pb2.STRING`` / ``INT`` / ``DOUBLE``.
-
-    Introduced in c2w3_lab_ml_metadata.
     """
     type_proto = _fill_type(metadata_store_pb2.ArtifactType(), name, properties)
     return _put_type(store.put_artifact_type, type_proto)
@@ -78,10 +86,7 @@ def register_artifact_type(
 def register_execution_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register an execution type, or return the id of the one already stored.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
+    """Return the id of an execution type, registering it first if the store lacks it."""
     type_proto = _fill_type(metadata_store_pb2.ExecutionType(), name, properties)
     return _put_type(store.put_execution_type, type_proto)
 
@@ -89,17 +94,16 @@ def register_execution_type(
 def register_context_type(
     store: metadata_store.MetadataStore, name: str, properties: Mapping[str, int] | None = None
 ) -> int:
-    """Register a context type, or return the id of the one already stored.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
+    """Return the id of a context type, registering it first if the store lacks it."""
     type_proto = _fill_type(metadata_store_pb2.ContextType(), name, properties)
     return _put_type(store.put_context_type, type_proto)
 
 
 def set_value(value_proto: metadata_store_pb2.Value, value: Any) -> None:
-    """Store a python value in an MLMD ``Value``: str, int, float, bool, else JSON text."""
-    if isinstance(value, bool):
+    """Store a python value in an MLMD ``Value``: str, int, float, bool, dict (a struct), else JSON."""
+    if isinstance(value, dict):
+        value_proto.struct_value.update(value)
+    elif isinstance(value, bool):
         value_proto.bool_value = value
     elif isinstance(value, int):
         value_proto.int_value = value
@@ -112,8 +116,12 @@ def set_value(value_proto: metadata_store_pb2.Value, value: Any) -> None:
 
 
 def get_value(value_proto: metadata_store_pb2.Value) -> Any:
-    """Return the python value held by an MLMD ``Value``."""
+    """Return the python value held by an MLMD ``Value`` (a struct as a dict, as TFX reads it)."""
     kind = value_proto.WhichOneof("value")
+    if kind == "struct_value":
+        value = json_format.MessageToDict(value_proto.struct_value)
+        # TFX wraps a JSON value that is not an object as {"__value__": <JSON text>}.
+        return json.loads(value["__value__"]) if set(value) == {"__value__"} else value
     return None if kind is None else getattr(value_proto, kind)
 
 
@@ -132,7 +140,7 @@ def new_artifact(
     custom_properties: Mapping[str, Any] | None = None,
     name: str | None = None,
 ) -> metadata_store_pb2.Artifact:
-    """Build an unsaved LIVE artifact of a registered type (``record_execution`` stores it)."""
+    """Return an unsaved LIVE artifact of a registered type (``complete_execution`` stores it)."""
     artifact = metadata_store_pb2.Artifact(
         type_id=store.get_artifact_type(type_name).id,
         uri=str(uri),
@@ -212,7 +220,7 @@ def start_execution(
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
     properties: Mapping[str, Any] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Store a RUNNING execution with its INPUT events, linked to ``contexts``.
+    """Return a stored RUNNING execution with its INPUT events, linked to ``contexts``.
 
     Pair it with ``complete_execution`` (or ``fail_execution``) once the outputs exist.
     """
@@ -232,7 +240,7 @@ def complete_execution(
     *,
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Mark an execution COMPLETE and store its output artifacts with OUTPUT events, atomically.
+    """Return the execution marked COMPLETE, its output artifacts stored with OUTPUT events.
 
     New output artifacts get their ids set in place.
     """
@@ -243,7 +251,7 @@ def complete_execution(
 def fail_execution(
     store: metadata_store.MetadataStore, execution: metadata_store_pb2.Execution
 ) -> metadata_store_pb2.Execution:
-    """Mark an execution FAILED (it keeps its inputs and registers no outputs)."""
+    """Return the execution marked FAILED (it keeps its inputs and registers no outputs)."""
     execution.last_known_state = metadata_store_pb2.Execution.FAILED
     return _put(store, execution, [], [])
 
@@ -257,14 +265,12 @@ def record_execution(
     contexts: metadata_store_pb2.Context | Sequence[metadata_store_pb2.Context] | None = None,
     properties: Mapping[str, Any] | None = None,
 ) -> metadata_store_pb2.Execution:
-    """Record a finished execution with INPUT/OUTPUT events and attach it to ``contexts``.
+    """Return a stored, finished execution with INPUT/OUTPUT events, attached to ``contexts``.
 
     Args:
         inputs, outputs: event key (e.g. ``"examples"``) -> artifacts. Inputs must be stored
             already; new outputs are stored and get their ids set in place.
         properties: custom properties of the execution (non-scalars are stored as JSON text).
-
-    Introduced in c2w3_lab_ml_metadata.
     """
     register_execution_type(store, type_name)
     execution = metadata_store_pb2.Execution(
@@ -303,7 +309,7 @@ def producer_execution(
 ) -> metadata_store_pb2.Execution | None:
     """Return the execution that output ``artifact``, or None for an artifact nobody produced.
 
-    Introduced in c2w3_lab_iterative_schema.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     found = _executions_by_id(store, (e.execution_id for e in events if e.type in OUTPUT_EVENTS))
@@ -313,7 +319,10 @@ def producer_execution(
 def consumer_executions(
     store: metadata_store.MetadataStore, artifact: Any
 ) -> list[metadata_store_pb2.Execution]:
-    """Return the executions that read ``artifact``."""
+    """Return the executions that read ``artifact``.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     return _executions_by_id(store, (e.execution_id for e in events if e.type in INPUT_EVENTS))
 
@@ -332,7 +341,7 @@ def execution_inputs(
 ) -> dict[str, list[metadata_store_pb2.Artifact]]:
     """Return an execution's input artifacts grouped by event key (``"examples"``, ``"schema"``).
 
-    Introduced in c2w3_lab_iterative_schema.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     return _execution_artifacts(store, execution, INPUT_EVENTS)
 
@@ -340,17 +349,14 @@ def execution_inputs(
 def execution_outputs(
     store: metadata_store.MetadataStore, execution: Any
 ) -> dict[str, list[metadata_store_pb2.Artifact]]:
-    """Return an execution's output artifacts grouped by event key.
-
-    Introduced in c2w3_lab_iterative_schema.
-    """
+    """Return an execution's output artifacts grouped by event key."""
     return _execution_artifacts(store, execution, OUTPUT_EVENTS)
 
 
 def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
     """Return the inputs of the executions that output ``artifact`` (OUTPUT -> INPUT events).
 
-    Introduced in c2w3_assignment_pipeline_covertype.
+    Introduced in c2w2_lab_transform_pipeline_census.
     """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     execution_ids = {e.execution_id for e in events if e.type in OUTPUT_EVENTS}
@@ -361,7 +367,10 @@ def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list
 
 
 def child_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
-    """Return the outputs of the executions that read ``artifact`` (INPUT -> OUTPUT events)."""
+    """Return the outputs of the executions that read ``artifact`` (INPUT -> OUTPUT events).
+
+    Introduced in c2w3_lab_ml_metadata.
+    """
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
     execution_ids = {e.execution_id for e in events if e.type in INPUT_EVENTS}
     if not execution_ids:
@@ -391,7 +400,10 @@ def executions_of_type(
 
 
 def type_name(store: metadata_store.MetadataStore, node: Any) -> str:
-    """Return the type name of an artifact, execution or context."""
+    """Return the type name of an artifact, execution or context.
+
+    Introduced in c2w2_lab_transform_pipeline_census.
+    """
     node = _proto(node)
     if node.type:
         return node.type
@@ -403,112 +415,26 @@ def type_name(store: metadata_store.MetadataStore, node: Any) -> str:
     return getter([node.type_id])[0].name
 
 
-# --- tables --------------------------------------------------------------------------------
-
-_TYPE_NAMES = {value: name for name, value in metadata_store_pb2.PropertyType.items()}
-
-
-def types_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Tabulate every registered artifact, execution and context type with its properties.
-
-    Introduced in c2w3_lab_ml_metadata.
-    """
-    rows = []
-    for kind, types in (
-        ("artifact", store.get_artifact_types()),
-        ("execution", store.get_execution_types()),
-        ("context", store.get_context_types()),
-    ):
-        for stored in types:
-            props = ", ".join(
-                f"{key}:{_TYPE_NAMES.get(value, value)}" for key, value in sorted(stored.properties.items())
-            )
-            rows.append({"kind": kind, "type": stored.name, "id": stored.id, "properties": props})
-    return pd.DataFrame(rows, columns=["kind", "type", "id", "properties"])
-
-
-def _relative_uri(uri: str, root: str | Path | None) -> str:
-    if root is None or not uri:
-        return uri
-    try:
-        return Path(uri).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return uri
-
-
-def artifacts_table(
-    store: metadata_store.MetadataStore,
-    root: str | Path | None = None,
-    *,
-    type_name: str | None = None,
-) -> pd.DataFrame:
-    """Tabulate artifacts (optionally of one type) with producer, state and URI relative to root.
-
-    Introduced in c2w2_lab_transform_pipeline_census.
-    """
-    artifacts = artifacts_of_type(store, type_name) if type_name else list(store.get_artifacts())
-    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
-    execution_types = {t.id: t.name for t in store.get_execution_types()}
-    ids = [a.id for a in artifacts]
-    events = store.get_events_by_artifact_ids(ids) if ids else []
-    producers = {e.artifact_id: e.execution_id for e in events if e.type in OUTPUT_EVENTS}
-    executions = {e.id: e for e in _executions_by_id(store, producers.values())}
-    rows = []
-    for artifact in sorted(artifacts, key=lambda a: a.id):
-        producer = executions.get(producers.get(artifact.id, -1))
-        rows.append(
-            {
-                "id": artifact.id,
-                "type": artifact_types.get(artifact.type_id, ""),
-                "producer": execution_types.get(producer.type_id, "") if producer else "",
-                "execution_id": producer.id if producer else None,
-                "state": metadata_store_pb2.Artifact.State.Name(artifact.state),
-                "uri": _relative_uri(artifact.uri, root),
-            }
-        )
-    columns = ["id", "type", "producer", "execution_id", "state", "uri"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def executions_table(store: metadata_store.MetadataStore) -> pd.DataFrame:
-    """Tabulate executions with their state and the number of input and output artifacts."""
-    executions = sorted(store.get_executions(), key=lambda e: e.id)
-    execution_types = {t.id: t.name for t in store.get_execution_types()}
-    ids = [e.id for e in executions]
-    events = store.get_events_by_execution_ids(ids) if ids else []
-    rows = []
-    for execution in executions:
-        mine = [e for e in events if e.execution_id == execution.id]
-        rows.append(
-            {
-                "id": execution.id,
-                "type": execution_types.get(execution.type_id, ""),
-                "state": metadata_store_pb2.Execution.State.Name(execution.last_known_state),
-                "inputs": sum(e.type in INPUT_EVENTS for e in mine),
-                "outputs": sum(e.type in OUTPUT_EVENTS for e in mine),
-            }
-        )
-    return pd.DataFrame(rows, columns=["id", "type", "state", "inputs", "outputs"])
-
-
-def properties_table(node: Any) -> pd.DataFrame:
-    """Tabulate the properties and custom properties of an artifact, execution or context.
-
-    Introduced in c2w2_lab_transform_pipeline_census.
-    """
-    node = _proto(node)
-    rows = [
-        {"property": key, "value": get_value(value), "kind": kind}
-        for kind, props in (("property", node.properties), ("custom", node.custom_properties))
-        for key, value in sorted(props.items())
-    ]
-    return pd.DataFrame(rows, columns=["property", "value", "kind"])
-
-
 def property_value(node: Any, name: str, default: Any = None) -> Any:
-    """Return a property (or custom property) of an MLMD node as a python value."""
+    """Return a property (or custom property) of an MLMD node as a python value.
+
+    Introduced in c2w3_lab_iterative_schema.
+    """
     node = _proto(node)
     for props in (node.properties, node.custom_properties):
         if name in props:
             return get_value(props[name])
     return default
+
+
+_TABLES = ("artifacts_table", "executions_table", "properties_table", "types_table")
+
+
+def __getattr__(name: str) -> Any:
+    """Return the table helpers of ``labs_utils.metadata_tables`` as ``metadata.<name>``."""
+    # Imported on first use: metadata_tables imports this module, so a top-level import would loop.
+    if name in _TABLES:
+        from labs_utils import metadata_tables
+
+        return getattr(metadata_tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

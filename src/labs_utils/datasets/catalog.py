@@ -27,7 +27,7 @@ DATASETS_DIR = REPO_ROOT / "datasets"
 UNKNOWN = "unknown"
 VARIANTS = ("full", "subset", "lossy", "course_variant")
 PARTIAL_VARIANTS = frozenset({"subset", "lossy"})
-DATA_SOURCES = ("official", "mirror", "mirror-subset", "unverified", "synthetic")
+DATA_SOURCES = ("official", "mirror", "mirror-subset", "lossy", "unverified", "synthetic")
 _DATASET_FIELDS = ("title", "licence", "citation", "homepage")
 
 

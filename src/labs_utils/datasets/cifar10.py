@@ -93,7 +93,7 @@ def write_cifar10_course_tfrecord(
     it (verified by its git blob id). Otherwise it rebuilds the 50,000 training images from the
     mirror's JPEG tarball: each JPEG decoded and re-encoded as PNG, labelled by its class's line
     in ``labels.txt``, ordered by rank within the class, then by class. That copy is complete
-    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``mirror-subset``; with
+    but JPEG-degraded: ``lossy=True`` and ``data_source`` ``lossy``; with
     ``LABS_REQUIRE_OFFICIAL_DATA=1`` that rebuild is refused.
     The file is written atomically (temp file, then rename).
 

@@ -23,7 +23,6 @@ from pathlib import Path, PurePosixPath
 from labs_utils.datasets.archives import UnsafeArchiveError, archive_kind, extract_member
 from labs_utils.datasets.catalog import (
     DATASETS_DIR,
-    PARTIAL_VARIANTS,
     FileEntry,
     cache_dir,
     env_path,
@@ -264,8 +263,10 @@ def _status(action: str, verified_by: str) -> str:
 def _data_source(entries: list[FileEntry], origins: list[str], methods: list[str]) -> str:
     if TOFU in methods:
         return "unverified"  # no published checksum: never labelled as verified official data
-    if any(entry.variant in PARTIAL_VARIANTS for entry in entries):
+    if any(entry.variant == "subset" for entry in entries):
         return "mirror-subset"
+    if any(entry.variant == "lossy" for entry in entries):
+        return "lossy"  # complete, but re-encoded with loss: no rows are missing
     return "mirror" if "mirror" in origins else "official"
 
 
