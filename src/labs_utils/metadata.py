@@ -358,12 +358,7 @@ def parent_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list
 
     Introduced in c2w2_lab_transform_pipeline_census.
     """
-    events = store.get_events_by_artifact_ids([_proto(artifact).id])
-    execution_ids = {e.execution_id for e in events if e.type in OUTPUT_EVENTS}
-    if not execution_ids:
-        return []
-    inputs = store.get_events_by_execution_ids(sorted(execution_ids))
-    return _artifacts_by_id(store, (e.artifact_id for e in inputs if e.type in INPUT_EVENTS))
+    return _linked_artifacts(store, artifact, OUTPUT_EVENTS, INPUT_EVENTS)
 
 
 def child_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[metadata_store_pb2.Artifact]:
@@ -371,12 +366,19 @@ def child_artifacts(store: metadata_store.MetadataStore, artifact: Any) -> list[
 
     Introduced in c2w3_lab_ml_metadata.
     """
+    return _linked_artifacts(store, artifact, INPUT_EVENTS, OUTPUT_EVENTS)
+
+
+def _linked_artifacts(
+    store: metadata_store.MetadataStore, artifact: Any, via: Any, to: Any
+) -> list[metadata_store_pb2.Artifact]:
+    """Return the artifacts on the ``to`` side of the executions linked to ``artifact`` by ``via`` events."""
     events = store.get_events_by_artifact_ids([_proto(artifact).id])
-    execution_ids = {e.execution_id for e in events if e.type in INPUT_EVENTS}
+    execution_ids = {e.execution_id for e in events if e.type in via}
     if not execution_ids:
         return []
-    outputs = store.get_events_by_execution_ids(sorted(execution_ids))
-    return _artifacts_by_id(store, (e.artifact_id for e in outputs if e.type in OUTPUT_EVENTS))
+    linked = store.get_events_by_execution_ids(sorted(execution_ids))
+    return _artifacts_by_id(store, (e.artifact_id for e in linked if e.type in to))
 
 
 def artifacts_of_type(
