@@ -57,7 +57,7 @@ def _constraints() -> Path:
     for line in (REPO / "requirements.lock").read_text().splitlines():
         name = line.split("==")[0].strip().lower()
         if name in STACK:
-            pins.append(line.strip())
+            pins.append(line.split()[0])  # the hashed lock continues each pin with " \" and --hash lines
     path = VENV.parent / "conformance-constraints.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(pins) + "\n")
