@@ -3,6 +3,7 @@
 Import modules, not names: ``from labs_utils import validation`` then ``validation.anomalies_table(...)``.
 """
 
-__all__ = ["__version__"]
+# No __all__ here: pdoc (make docs) treats a package __all__ as the list of what to document, and
+# would then skip every submodule. The submodules each declare their own.
 
 __version__ = "0.1.0"
