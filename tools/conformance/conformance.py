@@ -151,6 +151,16 @@ def _strip_analyzer_domains(features: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _unordered(value: Any) -> Any:
+    """Return ``value`` with a ``split_names`` list sorted: TFX's Transform lists them in set order."""
+    if isinstance(value, dict) and isinstance(value.get("split_names"), str):
+        try:
+            return {**value, "split_names": sorted(json.loads(value["split_names"]))}
+        except ValueError:
+            return value
+    return value
+
+
 def compare(tfx: dict[str, Any], ours: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Return (status, check, detail) rows: status is "same", "known" (explained) or "DIFF"."""
     rows: list[tuple[str, str, str]] = []
@@ -175,7 +185,7 @@ def compare(tfx: dict[str, Any], ours: dict[str, Any]) -> list[tuple[str, str, s
             if mine is None:
                 continue
             for field in ("type", "properties", "custom_properties", "parents"):
-                check(f"{component}.{key}: {field}", artifact[field], mine[field])
+                check(f"{component}.{key}: {field}", _unordered(artifact[field]), _unordered(mine[field]))
             if key == "updated_analyzer_cache":
                 same = len(artifact["files"]) == len(mine["files"])
                 rows.append(
