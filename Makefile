@@ -48,6 +48,7 @@ lab: $(STAMP)
 bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
 	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
+	$(BIN)/python tools/bench_slicing.py --output runs/bench/slicing.md
 
 # --- quality -----------------------------------------------------------------
 test: data

@@ -37,20 +37,6 @@ def _record_batch(data: pd.DataFrame | pa.RecordBatch) -> pa.RecordBatch:
     return table_util.CanonicalizeRecordBatch(pa.RecordBatch.from_pandas(data, preserve_index=False))
 
 
-def _slices(batch: pa.RecordBatch, slice_functions: Iterable) -> dict[str, pa.RecordBatch]:
-    """Apply TFDV slice functions in process, merging the pieces of each slice key."""
-    import pyarrow as pa
-
-    pieces: dict[str, list[pa.RecordBatch]] = {ALL_EXAMPLES: [batch]}
-    for fn in slice_functions:
-        for key, part in fn(batch):
-            pieces.setdefault(key, []).append(part)
-    return {
-        key: parts[0] if len(parts) == 1 else pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
-        for key, parts in pieces.items()
-    }
-
-
 def generate_statistics(
     data: pd.DataFrame | pa.RecordBatch,
     options=None,
@@ -72,27 +58,15 @@ def generate_statistics(
 
     Introduced in c2w1_lab_tfdv_census.
     """
-    import copy
-
     import tensorflow_data_validation as tfdv
-    from tensorflow_data_validation.statistics import stats_impl
-    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    from labs_utils import slicing
 
     options = options if options is not None else tfdv.StatsOptions()
     batch = _record_batch(data)
     if beam:
         return _beam_statistics(batch, options, beam_options)
-    plain = copy.copy(options)
-    slice_functions = list(plain.experimental_slice_functions or [])
-    plain.experimental_slice_functions = None
-    result = statistics_pb2.DatasetFeatureStatisticsList()
-    for key, part in _slices(batch, slice_functions).items():
-        stats = stats_impl.generate_statistics_in_memory(part, plain)
-        dataset = result.datasets.add()
-        dataset.CopyFrom(stats.datasets[0])
-        if slice_functions:
-            dataset.name = key
-    return result
+    return slicing.sliced_statistics(batch, options)
 
 
 def _beam_statistics(batch, options, beam_options):
