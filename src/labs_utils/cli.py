@@ -78,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip the HTML export of executed notebooks (default: export HTML)",
     )
+    p.add_argument(
+        "--beam-arg",
+        dest="beam_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a Beam pipeline flag passed as BEAM_ARGS to labs that declare it, e.g. "
+        "--beam-arg=--direct_running_mode=multi_processing; repeat for more flags "
+        "(default: none, the in-process DirectRunner)",
+    )
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
     p.set_defaults(func=cmd_run)
 
@@ -142,6 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     output = args.output or Path("runs") / ("quick" if args.quick else "full")
     mode = "quick" if args.quick else "full"
     print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time, into {output}/")
+    if args.beam_args:
+        print(_beam_args_note(labs, args.beam_args))
     results = runner.run_labs(
         labs,
         output_dir=output,
@@ -151,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout or None,
         data_dir=args.data_dir,
         html=args.html,
+        beam_args=args.beam_args,
     )
     md, js = runner.write_summary(results, output)
     print()
@@ -158,6 +171,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = [r.lab for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} of {len(results)} labs passed; summary in {md} and {js}")
     return 1 if failed else 0
+
+
+def _beam_args_note(labs: Sequence[runner.Lab], beam_args: Sequence[str]) -> str:
+    """Say which labs take the Beam flags (they declare BEAM_ARGS) and which run without them."""
+    taking = [lab.name for lab in labs if runner.declares_parameter(lab.path, "BEAM_ARGS")]
+    others = [lab.name for lab in labs if lab.name not in taking]
+    note = f"BEAM_ARGS={list(beam_args)} for {', '.join(taking) or 'no lab'}"
+    if others:
+        note += f"; without Beam flags (no BEAM_ARGS parameter): {', '.join(others)}"
+    return note
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -219,13 +219,15 @@ def run_lab(
     html: bool = True,
     progress_bar: bool = False,
     kernel_name: str = KERNEL_NAME,
+    beam_args: Sequence[str] | None = None,
 ) -> LabResult:
     """Execute one lab into `<output_dir>/<lab>/` and report how it went; never raises for lab errors.
 
     The notebook runs with its working directory and OUTPUT_DIR set to `<output_dir>/<lab>/`,
     gets QUICK, SEED (and DATA_DIR when given) injected, and stops a cell after `timeout`
     seconds (None: no limit). The executed notebook and its HTML export land there too, also
-    for failed runs.
+    for failed runs. `beam_args` become BEAM_ARGS in labs whose parameters cell declares it
+    (`declares_parameter`); other labs run without them.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -238,6 +240,8 @@ def run_lab(
     parameters: dict[str, Any] = {"QUICK": quick, "OUTPUT_DIR": str(lab_dir), "SEED": seed}
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
+    if beam_args and declares_parameter(lab.path, "BEAM_ARGS"):
+        parameters["BEAM_ARGS"] = list(beam_args)
     result = LabResult(lab=lab.name, status="passed", seconds=0.0, quick=quick)
     memory = _PeakMemory()
     manager_class = type("_RunKernelManager", (_LabKernelManager,), {"memory": memory})
@@ -291,6 +295,7 @@ def run_labs(
     data_dir: str | Path | None = None,
     html: bool = True,
     on_event: Callable[[str], Any] | None = print,
+    beam_args: Sequence[str] | None = None,
 ) -> list[LabResult]:
     """Run every lab (`jobs` at a time), even after failures; return results in the given order.
 
@@ -317,6 +322,7 @@ def run_labs(
                 data_dir=data_dir,
                 html=html,
                 progress_bar=jobs <= 1 and sys.stderr.isatty(),
+                beam_args=beam_args,
             )
         except Exception as err:  # noqa: BLE001 - a runner bug must not hang the other labs
             result = LabResult(lab.name, "failed", 0.0, quick, error=f"{type(err).__name__}: {err}")
@@ -687,6 +693,13 @@ def _parameter_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
     if missing:
         return [f"{path.name}: the `parameters` cell does not define {missing}; add them"]
     return []
+
+
+def declares_parameter(path: str | Path, name: str) -> bool:
+    """Return True when the notebook's `parameters` cell assigns `name` (e.g. BEAM_ARGS)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    tagged = [_source(cell) for cell in cells if "parameters" in _tags(cell)]
+    return any(re.search(rf"^{re.escape(name)}\s*=", source, re.MULTILINE) for source in tagged)
 
 
 def _tags(cell: dict[str, Any]) -> list[str]:

@@ -41,20 +41,27 @@ def generate_statistics(
     data: pd.DataFrame | pa.RecordBatch,
     options=None,
     *,
-    beam: bool = False,
-    beam_options: Sequence[str] | None = None,
+    beam: bool | None = None,
+    beam_pipeline_args: Sequence[str] | None = None,
 ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Compute TFDV statistics for in-memory data, in process unless ``beam=True``.
+    """Compute TFDV statistics for in-memory data, in process unless Beam is asked for.
 
     Honours ``feature_allowlist``, ``schema``/``infer_type_from_schema`` and
     ``experimental_slice_functions`` from ``options`` on both paths; each slice becomes a dataset
-    named by its slice key, next to ``"All Examples"``, as TFDV's Beam path names them.
+    named by its slice key, next to ``"All Examples"``, as TFDV's Beam path names them. The
+    in-process path computes all slices in one pass (``labs_utils.slicing``).
 
     Args:
         data: a pandas DataFrame (string, numeric or bool columns) or an Arrow RecordBatch of lists.
         options: a ``tfdv.StatsOptions``; default options when None.
-        beam: run ``tfdv.GenerateStatistics`` in a local Beam pipeline instead (slower start-up).
-        beam_options: pipeline flags for the Beam path, e.g. ``["--direct_num_workers=2"]``.
+        beam: run ``tfdv.GenerateStatistics`` in a Beam pipeline (slower start-up). The default,
+            None, uses Beam exactly when ``beam_pipeline_args`` is not empty.
+        beam_pipeline_args: Beam flags as TFX spells them, e.g. ``["--direct_num_workers=2",
+            "--direct_running_mode=multi_processing"]``; see ``labs_utils.scaling``.
+
+    Raises:
+        ValueError: ``beam=False`` with ``beam_pipeline_args``: the in-process path has no Beam
+            to pass them to.
 
     Introduced in c2w1_lab_tfdv_census.
     """
@@ -62,25 +69,31 @@ def generate_statistics(
 
     from labs_utils import slicing
 
+    if beam is False and beam_pipeline_args:
+        raise ValueError(
+            f"beam=False computes statistics in process, without Beam, so beam_pipeline_args "
+            f"{list(beam_pipeline_args)} would be ignored; drop them or leave beam unset"
+        )
     options = options if options is not None else tfdv.StatsOptions()
     batch = _record_batch(data)
-    if beam:
-        return _beam_statistics(batch, options, beam_options)
+    if beam or (beam is None and beam_pipeline_args):
+        return _beam_statistics(batch, options, beam_pipeline_args)
     return slicing.sliced_statistics(batch, options)
 
 
-def _beam_statistics(batch, options, beam_options):
+def _beam_statistics(batch, options, beam_pipeline_args):
     """Run TFDV's Beam statistics over one in-memory RecordBatch."""
     import tempfile
     from pathlib import Path
 
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
-    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from labs_utils import scaling
 
     with tempfile.TemporaryDirectory(prefix="labs-stats-") as tmp:
         out = str(Path(tmp) / "stats.pb")
-        with beam.Pipeline(options=PipelineOptions(list(beam_options or []))) as p:
+        with beam.Pipeline(options=scaling.pipeline_options(beam_pipeline_args)) as p:
             _ = (
                 p
                 | beam.Create([batch])
