@@ -49,6 +49,7 @@ bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
 	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
 	$(BIN)/python tools/bench_slicing.py --output runs/bench/slicing.md
+	$(BIN)/python tools/bench_beam.py --output runs/bench/beam.md
 
 # --- quality -----------------------------------------------------------------
 test: data
