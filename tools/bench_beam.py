@@ -45,10 +45,10 @@ def measure(runner: str) -> dict:
         cluster.start()
         result["cluster_start_s"] = time.perf_counter() - started
     try:
-        args = {
-            "in_process": [],
-            "multi_processing_2": MULTI_PROCESSING,
-        }.get(runner) or cluster.pipeline_args(workers=int(runner[-1]))
+        if cluster is not None:
+            args = cluster.pipeline_args(workers=int(runner[-1]))
+        else:
+            args = MULTI_PROCESSING if runner == "multi_processing_2" else []
         with tempfile.TemporaryDirectory(prefix="bench_beam_") as tmp:
             for name, data in (
                 ("cold_s", frame.head(SMALL_ROWS)),
