@@ -14,7 +14,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 
 class WhereRan(stats_generator.CombinerStatsGenerator):
-    """Write ``<directory>/<pid>`` holding the process's ancestors for every record batch it adds."""
+    """Write ``<directory>/<pid>``: the process's ancestors, then its network namespace, per batch."""
 
     def __init__(self, directory: str | Path) -> None:
         super().__init__("WhereRan")
@@ -24,7 +24,8 @@ class WhereRan(stats_generator.CombinerStatsGenerator):
         return 0
 
     def add_input(self, accumulator: int, examples) -> int:
-        Path(self._directory, str(os.getpid())).write_text(" ".join(map(str, _ancestors())))
+        ancestors = " ".join(map(str, _ancestors()))
+        Path(self._directory, str(os.getpid())).write_text(f"{ancestors}\n{network_namespace()}\n")
         return accumulator + examples.num_rows
 
     def merge_accumulators(self, accumulators) -> int:
@@ -36,7 +37,21 @@ class WhereRan(stats_generator.CombinerStatsGenerator):
 
 def processes(directory: str | Path) -> dict[int, list[int]]:
     """Map each recorded process id to its ancestors' ids, parent first."""
-    return {int(p.name): [int(n) for n in p.read_text().split()] for p in Path(directory).iterdir()}
+    return {int(p.name): [int(n) for n in p.read_text().splitlines()[0].split()] for p in _files(directory)}
+
+
+def namespaces(directory: str | Path) -> set[str]:
+    """Return the network namespaces the recorded processes ran in."""
+    return {p.read_text().splitlines()[1] for p in _files(directory)}
+
+
+def network_namespace() -> str:
+    """Return this process's network namespace, e.g. ``net:[4026531840]``."""
+    return os.readlink("/proc/self/ns/net")
+
+
+def _files(directory: str | Path) -> list[Path]:
+    return sorted(Path(directory).iterdir())
 
 
 def _ancestors() -> list[int]:

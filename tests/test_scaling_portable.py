@@ -91,6 +91,30 @@ def test_statistics_run_in_the_pool_and_equal_the_default_beam_run(cluster, fram
     assert set(_normalized(expected)) == {"All Examples", "colour_red", "colour_green", "colour_blue"}
 
 
+def _can_make_namespaces() -> bool:
+    """Return True when this process may create network namespaces (root with iproute2)."""
+    import shutil
+
+    return os.geteuid() == 0 and shutil.which("ip") is not None
+
+
+@pytest.mark.skipif(not _can_make_namespaces(), reason="creating a network namespace needs root and iproute2")
+def test_workers_in_a_network_namespace_of_their_own(frame, tmp_path):
+    expected, _ = _stats(frame, tmp_path, "default", None, beam=True)
+    logs = tmp_path / "logs"
+    with scaling.PortableCluster(network_namespace=True, pythonpath=[TESTS_DIR], log_dir=logs) as c:
+        address = c.namespace.address
+        assert c.pipeline_args()[1] == f"--job_endpoint={address}:{c.job_port}"
+        stats, where = _stats(frame, tmp_path, "namespaced", c.pipeline_args())
+        record, pool = tmp_path / "namespaced", c.pool_pid
+    assert _normalized(stats) == _normalized(expected)
+    assert where and all(up[0] == pool for up in where.values()), (where, pool)
+    # the workers saw another network: another host, as far as sockets go
+    seen = beam_probes.namespaces(record)
+    assert seen and beam_probes.network_namespace() not in seen, seen
+    assert not Path(f"/var/run/netns/{c.namespace.name}").exists()  # deleted on stop
+
+
 @pytest.fixture
 def workers_import_tests(monkeypatch):
     """Let worker processes this process starts import this module and beam_probes by name."""

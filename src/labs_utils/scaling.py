@@ -107,6 +107,11 @@ class PortableCluster:
     Both servers listen on loopback only and run in their own process group, so stopping one
     also stops the SDK worker processes the pool started. The pool runs with umask 077: every
     file its workers create is private (mode 0600), which tells their files from the caller's.
+
+    With ``network_namespace=True`` (root and iproute2 needed) both servers and their workers run
+    in a network namespace of their own, a second host joined to this one by a veth pair: the
+    caller reaches the job service only at the namespace's address, as it would reach a cluster.
+    Files stay shared (same filesystem), as on a cluster with a shared mount.
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class PortableCluster:
         stop_timeout: float = 10.0,
         log_dir: str | Path | None = None,
         pythonpath: Sequence[str | Path] = (),
+        network_namespace: bool = False,
     ) -> None:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -123,6 +129,7 @@ class PortableCluster:
         self.pythonpath = [str(p) for p in pythonpath]
         self.job_port: int | None = None
         self.pool_port: int | None = None
+        self.namespace: _Namespace | None = _Namespace() if network_namespace else None
         self._processes: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> PortableCluster:
@@ -151,6 +158,8 @@ class PortableCluster:
         for stale in (job_port_file, pool_port_file):
             stale.unlink(missing_ok=True)
         try:
+            if self.namespace is not None:
+                self.namespace.create()
             self._spawn("job service", job_port_file, umask=None)
             self._spawn("worker pool", pool_port_file, umask=0o077)
             deadline = time.monotonic() + self.start_timeout
@@ -164,10 +173,12 @@ class PortableCluster:
         """Return the flags that run a pipeline on this cluster with ``workers`` SDK workers."""
         if self.job_port is None or self.pool_port is None:
             raise RuntimeError("the cluster is not running; use `with PortableCluster() as cluster:`")
+        host = self.namespace.address if self.namespace else "localhost"
         return [
             "--runner=PortableRunner",
-            f"--job_endpoint=localhost:{self.job_port}",
+            f"--job_endpoint={host}:{self.job_port}",
             "--environment_type=EXTERNAL",
+            # the job service starts workers: the pool's address as the job service sees it
             f"--environment_config=127.0.0.1:{self.pool_port}",
             f"--direct_num_workers={workers}",  # the job service's runner starts this many workers
         ]
@@ -178,6 +189,8 @@ class PortableCluster:
             process = self._processes.pop(name, None)
             if process is not None:
                 _stop_group(process, self.stop_timeout)
+        if self.namespace is not None:
+            self.namespace.delete()
         self.job_port = self.pool_port = None
 
     def _spawn(self, name: str, port_file: Path, umask: int | None) -> None:
@@ -188,15 +201,14 @@ class PortableCluster:
         if self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, env.get("PYTHONPATH", "")])
         log = open(self.log_dir / f"{name.replace(' ', '_')}.log", "wb")  # the child keeps its own copy
+        command = [sys.executable, "-m", "labs_utils.scaling", name.replace(" ", "-"), "--port-file"]
+        command.append(str(port_file))
+        if self.namespace is not None:
+            command = [*self.namespace.exec_prefix(), *command]  # `ip netns exec` execs: same PID
+            if name == "job service":
+                command += ["--host", self.namespace.address]
         self._processes[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "labs_utils.scaling",
-                name.replace(" ", "-"),
-                "--port-file",
-                str(port_file),
-            ],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -225,6 +237,51 @@ class PortableCluster:
         return f"log {path}:\n" + "\n".join(text)
 
 
+class _Namespace:
+    """A network namespace joined to this one by a veth pair: 10.231.N.1 here, 10.231.N.2 there."""
+
+    def __init__(self) -> None:
+        self.number = os.getpid() % 250 + 1  # distinct per process, so parallel test runs do not clash
+        self.name = f"labsbeam{os.getpid()}"
+        self.address = f"10.231.{self.number}.2"
+        self._host_link, self._inner_link = f"lbh{os.getpid()}"[:15], f"lbn{os.getpid()}"[:15]
+        self.created = False
+
+    def exec_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name]
+
+    def create(self) -> None:
+        """Create the namespace and the link; raise ``StartError`` saying what failed."""
+        inside = self.exec_prefix()
+        self._ip(["netns", "add", self.name])
+        self.created = True
+        for args in (
+            ["ip", "link", "add", self._host_link, "type", "veth", "peer", "name", self._inner_link],
+            ["ip", "link", "set", self._inner_link, "netns", self.name],
+            ["ip", "addr", "add", f"10.231.{self.number}.1/30", "dev", self._host_link],
+            ["ip", "link", "set", self._host_link, "up"],
+            [*inside, "ip", "addr", "add", f"{self.address}/30", "dev", self._inner_link],
+            [*inside, "ip", "link", "set", self._inner_link, "up"],
+            [*inside, "ip", "link", "set", "lo", "up"],
+        ):
+            self._run(args)
+
+    def delete(self) -> None:
+        """Delete the namespace (its end of the veth pair takes ours with it)."""
+        if self.created:
+            self._ip(["netns", "delete", self.name], check=False)
+            self.created = False
+
+    def _ip(self, args: list[str], check: bool = True) -> None:
+        self._run(["ip", *args], check=check)
+
+    @staticmethod
+    def _run(args: list[str], check: bool = True) -> None:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
+        if check and done.returncode:
+            raise StartError(f"`{' '.join(args)}` failed: {done.stderr.strip()} (needs root and iproute2)")
+
+
 def _stop_group(process: subprocess.Popen, timeout: float) -> None:
     """Terminate a process and its group (it leads a session of its own), killing it when late."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -244,21 +301,21 @@ def _stop_group(process: subprocess.Popen, timeout: float) -> None:
         pass
 
 
-def serve(kind: str, port_file: str | Path) -> None:
-    """Serve a ``job-service`` or ``worker-pool`` on loopback; write its port to ``port_file``.
+def serve(kind: str, port_file: str | Path, host: str = "localhost") -> None:
+    """Serve a ``job-service`` or ``worker-pool``; write its port to ``port_file``.
 
-    Runs until SIGTERM. The worker pool is Beam's servicer, which starts one ``python`` SDK worker
-    process per worker the job service asks for.
+    Runs until SIGTERM. The worker pool listens on 127.0.0.1 and is Beam's servicer, which starts
+    one ``python`` SDK worker process per worker the job service asks for. The job service listens
+    on ``host`` (loopback unless it runs in a network namespace of its own).
     """
     import grpc
     from apache_beam.portability.api import beam_fn_api_pb2_grpc
-    from apache_beam.runners.portability import local_job_service
     from apache_beam.runners.worker.worker_pool_main import BeamFnExternalWorkerPoolServicer
     from apache_beam.utils import thread_pool_executor
 
     if kind == "job-service":
-        servicer = local_job_service.LocalJobServicer(beam_job_type=_job_type())
-        port = servicer.start_grpc_server(0)  # binds "localhost"
+        servicer = _job_servicer(host)
+        port = servicer.start_grpc_server(0)
         stop = servicer.stop
     elif kind == "worker-pool":
         server = grpc.server(thread_pool_executor.shared_unbounded_instance())
@@ -280,6 +337,17 @@ def serve(kind: str, port_file: str | Path) -> None:
             time.sleep(3600)
     finally:
         stop()
+
+
+def _job_servicer(host: str):
+    """Return Beam's ``LocalJobServicer`` listening on (and handing out addresses at) ``host``."""
+    from apache_beam.runners.portability import local_job_service
+
+    class JobServicer(local_job_service.LocalJobServicer):
+        def get_service_address(self) -> str:
+            return host
+
+    return JobServicer(beam_job_type=_job_type())
 
 
 def _job_type() -> type:
@@ -306,5 +374,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Serve Beam's job service or worker pool on loopback.")
     parser.add_argument("kind", choices=["job-service", "worker-pool"], help="which server to run")
     parser.add_argument("--port-file", required=True, help="file to write the chosen port to")
+    parser.add_argument("--host", default="localhost", help="address the job service listens on")
     cli = parser.parse_args()
-    serve(cli.kind, cli.port_file)
+    serve(cli.kind, cli.port_file, cli.host)
