@@ -9,7 +9,11 @@ Marked ``beam``: each portable pipeline costs seconds of worker start-up.
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +202,38 @@ def test_a_server_that_cannot_start_is_reported_and_cleaned_up(tmp_path, monkeyp
     with pytest.raises(scaling.StartError, match="exited with code 1"):
         cluster.start()
     assert cluster.pool_pid is None and cluster.job_service_pid is None
+
+
+def _alive(pid: int) -> bool:
+    """Return True while a process exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_servers_stop_when_their_caller_dies(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from labs_utils import scaling\n"
+        "cluster = scaling.PortableCluster(log_dir=sys.argv[1])\n"
+        "cluster.start()\n"
+        "print(cluster.job_service_pid, cluster.pool_pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path)]
+    caller = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in caller.stdout.readline().split()]
+    try:
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        caller.kill()  # no chance to stop its cluster
+        caller.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(_alive(pid) for pid in pids)
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)

@@ -332,11 +332,16 @@ def serve(kind: str, port_file: str | Path, host: str = "localhost") -> None:
     tmp.write_text(str(port))
     tmp.replace(port_file)  # atomic: the caller never reads half a number
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    parent = os.getppid()
     try:
-        while True:
-            time.sleep(3600)
+        # A caller killed without stopping us (SIGKILL, a crash) must not leave servers behind.
+        while os.getppid() == parent:
+            time.sleep(1.0)
     finally:
         stop()
+        if os.getpgid(0) == os.getpid():  # we lead our group: take the SDK workers with us
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.killpg(0, signal.SIGTERM)
 
 
 def _job_servicer(host: str):
