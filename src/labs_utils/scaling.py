@@ -52,9 +52,9 @@ def pipeline_options(beam_pipeline_args: Sequence[str] | PipelineOptions | None 
 
     if isinstance(beam_pipeline_args, PipelineOptions):
         return copy.deepcopy(beam_pipeline_args)
-    flags = list(beam_pipeline_args or [])
     if isinstance(beam_pipeline_args, str):
         raise TypeError(f"beam_pipeline_args is a list of flags, got the string {beam_pipeline_args!r}")
+    flags = list(beam_pipeline_args or [])
     names = {f.split("=")[0] for f in flags}
     other_runner = any(f.startswith("--runner") and "DirectRunner" not in f for f in flags)
     defaults = [] if other_runner else [f for f in DEFAULT_BEAM_FLAGS if f.split("=")[0] not in names]
