@@ -60,6 +60,13 @@ def test_other_runners_get_no_direct_runner_defaults():
     assert "--direct_running_mode=in_memory" not in options.get_all_options(drop_default=True).values()
 
 
+def test_other_runners_may_run_longer_than_a_minute():
+    # Beam's 60 s default deadline covers the whole portable job (see test_scaling_portable)
+    assert scaling.pipeline_options(PORTABLE).view_as(PortableOptions).job_server_timeout == 86400
+    chosen = scaling.pipeline_options([*PORTABLE, "--job_server_timeout=5"])
+    assert chosen.view_as(PortableOptions).job_server_timeout == 5
+
+
 def test_a_string_is_not_a_list_of_flags():
     with pytest.raises(TypeError, match="list of flags"):
         scaling.pipeline_options("--runner=PortableRunner")

@@ -164,6 +164,26 @@ def _created_by_umask(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+class _Sleep:
+    """A DoFn body that takes a few seconds per element."""
+
+    def __call__(self, element):
+        time.sleep(4)
+        return element
+
+
+def test_beams_job_server_timeout_bounds_the_whole_job(cluster):
+    import apache_beam as beam
+
+    def run(args: list[str]) -> None:
+        with beam.Pipeline(options=scaling.pipeline_options(args)) as pipeline:
+            _ = pipeline | beam.Create([1, 2]) | beam.Map(_Sleep())
+
+    with pytest.raises(Exception, match="DEADLINE_EXCEEDED|Deadline Exceeded"):
+        run([*cluster.pipeline_args(), "--job_server_timeout=3"])
+    run(cluster.pipeline_args())  # the helpers' default waits as long as the job takes
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_transform_runs_in_the_pool_and_equals_the_default_run(cluster, frame, tmp_path, workers):
     expected = _transform(frame, tmp_path / "default", None)

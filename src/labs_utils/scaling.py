@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 DEFAULT_BEAM_FLAGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
+# Beam 2.61's PortableRunner (and Flink/Spark, which use it) waits for a job's state with a deadline
+# of --job_server_timeout seconds, 60 by default: a longer job fails with DEADLINE_EXCEEDED.
+JOB_SERVER_TIMEOUT_FLAG = "--job_server_timeout=86400"
 
 
 def pipeline_options(beam_pipeline_args: Sequence[str] | PipelineOptions | None = None) -> PipelineOptions:
@@ -43,9 +46,11 @@ def pipeline_options(beam_pipeline_args: Sequence[str] | PipelineOptions | None 
     kernel's arguments). Whenever workers run outside this process (multi-processing, or any
     other runner) cloudpickle becomes the default pickler, so workers can rebuild functions
     defined in a notebook: dill drops their globals (NameError: tft) without
-    ``--save_main_session``. Every call returns a new object, and given ``PipelineOptions`` are
-    copied: a portable run resets its options' runner to None, so reusing one object would send
-    the next pipeline to the in-process DirectRunner.
+    ``--save_main_session``. Other runners also get a day's ``--job_server_timeout`` unless the
+    flags set one: Beam's default, 60 s, bounds the whole job, not just connecting. Every call
+    returns a new object, and given ``PipelineOptions`` are copied: a portable run resets its
+    options' runner to None, so reusing one object would send the next pipeline to the
+    in-process DirectRunner.
     Introduced in c2w2_lab_simple_transform.
     """
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -58,6 +63,8 @@ def pipeline_options(beam_pipeline_args: Sequence[str] | PipelineOptions | None 
     names = {f.split("=")[0] for f in flags}
     other_runner = any(f.startswith("--runner") and "DirectRunner" not in f for f in flags)
     defaults = [] if other_runner else [f for f in DEFAULT_BEAM_FLAGS if f.split("=")[0] not in names]
+    if other_runner and "--job_server_timeout" not in names:
+        defaults.append(JOB_SERVER_TIMEOUT_FLAG)
     if not runs_in_process(flags) and "--pickle_library" not in names:
         defaults.append("--pickle_library=cloudpickle")
     return PipelineOptions(defaults + flags)
