@@ -155,7 +155,7 @@ def _transform(frame, out: Path, args: list[str] | None) -> transform.TransformR
 
 def _rows(shards: list[Path]) -> pd.DataFrame:
     """Load transformed examples in a canonical order (files hold rows in the runner's order)."""
-    frame = transform.load_examples(shards)
+    frame = transform.load_example_files(shards)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
