@@ -59,6 +59,8 @@ docs: $(STAMP)
 bench: data
 	$(BIN)/labs bench --output runs/bench $(BENCH_ARGS)
 	$(BIN)/python tools/bench_transform.py --output runs/bench/transform.md
+	$(BIN)/python tools/bench_slicing.py --output runs/bench/slicing.md
+	$(BIN)/python tools/bench_beam.py --output runs/bench/beam.md
 	$(MAKE) bench-setup
 
 # Install time of a fresh .venv: pip path vs uv path, cold and warm caches (runs/bench/setup.md).
@@ -71,7 +73,7 @@ test: data
 
 # Unit tests only: no notebook runs, no whole datasets, no browser, no TFX comparison.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance and not beam" $(PYTEST_ARGS)
 
 # JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
 test-browser: data

@@ -122,7 +122,9 @@ def test_beam_options_pass_through():
     assert flink.view_as(StandardOptions).runner == "FlinkRunner"
     assert flink.view_as(DirectOptions).direct_running_mode == "in_memory"  # Beam's default, not ours
     given = PipelineOptions(["--runner=DirectRunner"])
-    assert transform.beam_pipeline_options(given) is given
+    copied = transform.beam_pipeline_options(given)
+    # a copy: a portable run sets its options' runner to None, which must not leak to the next run
+    assert copied is not given and copied.get_all_options() == given.get_all_options()
 
 
 def test_record_batches_look_like_decoded_examples():
@@ -260,7 +262,7 @@ def test_dict_rows_run_multi_threaded_and_rerun_into_the_same_dirs_from_the_cach
     # The pipeline layer's layout: the graph dir doubles as the output dir.
     dirs = {"output_dir": graph, "transform_graph_dir": graph, "examples_dir": examples}
     kwargs = {"schema": schema, "cache_dir": cache, "write_examples": True, **dirs}
-    first = transform.transform_data(sum_fn, rows, beam_options=options, batch_size=2, **kwargs)
+    first = transform.transform_data(sum_fn, rows, beam_pipeline_args=options, batch_size=2, **kwargs)
     expected = [3 / 15, 0.0, 1.0, 3 / 15]
     np.testing.assert_allclose(first.transformed["train"]["v_sum_scaled"], expected)
     cached = sorted(p.name for p in cache.iterdir())

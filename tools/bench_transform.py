@@ -147,7 +147,7 @@ def run_variant(settings: dict) -> dict:
                     output_dir=out,
                     write_examples=True,
                     materialize=settings.get("materialize", False),
-                    beam_options=flags,
+                    beam_pipeline_args=flags,
                     batch_size=settings.get("batch_size"),
                     tft_context=settings.get("context"),
                     cache_dir=Path(tmp) / "cache" if settings.get("cache") else None,

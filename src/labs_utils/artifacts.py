@@ -30,7 +30,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
-from labs_utils import inputs, metadata, records
+from labs_utils import inputs, metadata, records, scaling
 from labs_utils import transform as transform_lib
 
 __all__ = [
@@ -254,7 +254,7 @@ def compute_statistics(
     files_by_output: Mapping[Path, Sequence[str | Path]],
     options: tfdv.StatsOptions,
     *,
-    beam_options: PipelineOptions,
+    beam_pipeline_args: Sequence[str] | PipelineOptions | None = None,
     schema: schema_pb2.Schema | None = None,
     beam: bool = False,
 ) -> bool:
@@ -277,7 +277,7 @@ def compute_statistics(
             stats = stats_impl.generate_statistics_in_memory(batch, options)
             path.write_bytes(stats.SerializeToString())
         return False
-    with apache_beam.Pipeline(options=beam_options) as pipeline:
+    with apache_beam.Pipeline(options=scaling.pipeline_options(beam_pipeline_args)) as pipeline:
         for i, (path, files) in enumerate(files_by_output.items()):
             source = tfxio.TFExampleRecord(
                 file_pattern=[str(f) for f in files],

@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail every lab that would run on a stand-in (subset, lossy or synthetic) because an "
         "official file is out of reach (default: run on the best data reachable, labelled)",
     )
+    p.add_argument(
+        "--beam-arg",
+        dest="beam_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a Beam pipeline flag passed as BEAM_ARGS to labs that declare it, e.g. "
+        "--beam-arg=--direct_running_mode=multi_processing; repeat for more flags "
+        "(default: none, the in-process DirectRunner)",
+    )
     p.add_argument("--notebooks", type=Path, default=None, help=notebooks_help)
     p.set_defaults(func=_cmd_run)
 
@@ -213,6 +223,8 @@ def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) 
     mode = "quick" if args.quick else "full"
     strict = ", official data required" if args.require_official_data else ""
     print(f"Running {len(labs)} lab(s) in {mode} mode, {args.jobs} at a time{strict}, into {output}/")
+    if args.beam_args:
+        print(_beam_args_note(labs, args.beam_args))
     results = runner.run_labs(
         labs,
         output_dir=output,
@@ -223,6 +235,7 @@ def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) 
         data_dir=args.data_dir,
         html=args.html,
         require_official=args.require_official_data,
+        beam_args=args.beam_args,
     )
     md, js = report.write_summary(results, output)
     print()
@@ -246,6 +259,16 @@ def _cmd_site(args: argparse.Namespace) -> int:
         return 2
     print(index)
     return 0
+
+
+def _beam_args_note(labs: Sequence[runner.Lab], beam_args: Sequence[str]) -> str:
+    """Say which labs take the Beam flags (they declare BEAM_ARGS) and which run without them."""
+    taking = [lab.name for lab in labs if "BEAM_ARGS" in hygiene.declared_parameters(lab.path)]
+    others = [lab.name for lab in labs if lab.name not in taking]
+    note = f"BEAM_ARGS={list(beam_args)} for {', '.join(taking) or 'no lab'}"
+    if others:
+        note += f"; without Beam flags (no BEAM_ARGS parameter): {', '.join(others)}"
+    return note
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:

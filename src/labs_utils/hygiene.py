@@ -21,7 +21,7 @@ __all__ = [
 KERNEL_NAME = kernel.KERNEL_NAME
 # The parameters the runner passes; a lab's `parameters` cell holds only those that change something in
 # it (a lab without a quick mode has no QUICK), and every lab writes its results to OUTPUT_DIR.
-PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED")
+PARAMETER_NAMES = ("QUICK", "DATA_DIR", "OUTPUT_DIR", "SEED", "BEAM_ARGS")
 REQUIRED_PARAMETERS = ("OUTPUT_DIR",)
 # Cell metadata that belongs in git (nbgrader marks the assignments' exercise cells); everything else
 # (papermill, execution, collapsed, ...) is run or editor state.

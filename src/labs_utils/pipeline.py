@@ -31,7 +31,6 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from ml_metadata.metadata_store import metadata_store
 
 from labs_utils import artifacts, example_gen, metadata
-from labs_utils import transform as transform_lib
 from labs_utils.artifacts import (
     Artifact,
     Component,
@@ -76,7 +75,7 @@ class InteractiveContext:
         pipeline_name: the name of the ``pipeline`` context every run is attached to.
         metadata_path: SQLite file of the MLMD store (default ``<pipeline_root>/metadata.sqlite``).
         beam_pipeline_args: Beam flags or ``PipelineOptions`` (in-process DirectRunner by default;
-            see ``transform.beam_pipeline_options``).
+            see ``scaling.pipeline_options``), kept as given; each Beam pipeline gets fresh options.
 
     Reusing a root reuses its store; each context starts a new ``pipeline_run`` context.
     Introduced in c2w2_lab_transform_pipeline_census.
@@ -96,7 +95,9 @@ class InteractiveContext:
         self.store: metadata_store.MetadataStore = metadata.open_store(
             metadata_path or self.pipeline_root / "metadata.sqlite"
         )
-        self.beam_options = transform_lib.beam_pipeline_options(beam_pipeline_args)
+        # Flags, not one options object: a portable run sets the runner of the options it is given to
+        # None, so every pipeline builds fresh options from these (scaling.pipeline_options).
+        self.beam_pipeline_args = beam_pipeline_args
         self.pipeline_context = metadata.get_or_create_context(self.store, "pipeline", pipeline_name)
         run_id = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         while self.store.get_context_by_type_and_name("pipeline_run", f"{pipeline_name}:{run_id}"):
@@ -282,7 +283,9 @@ class StatisticsGen(Component):
         """Write each split's statistics."""
         out = dirs["statistics"]
         groups = {out / f"Split-{s}" / artifacts.STATS_FILE: self.examples.files(s) for s in self.split_names}
-        compute_statistics(groups, self.options, beam_options=context.beam_options, beam=self.beam)
+        compute_statistics(
+            groups, self.options, beam_pipeline_args=context.beam_pipeline_args, beam=self.beam
+        )
         span = metadata.property_value(self.examples.mlmd, "span", 0)
         custom = {
             "stats_dashboard_link": "",

@@ -164,7 +164,7 @@ class Transform(Component):
             examples_dir=dirs["transformed_examples"],
             write_examples=True,
             materialize=False,
-            beam_options=context.beam_options,
+            beam_pipeline_args=context.beam_pipeline_args,
             cache_dir=dirs.get("updated_analyzer_cache"),
         )
         # TFX also keeps the raw schema in the graph, so raw_feature_spec() works.
@@ -184,13 +184,13 @@ class Transform(Component):
         compute(
             {pre_stats: self.examples.files(self.analyze_split)},
             _stats_options(raw_schema),
-            beam_options=context.beam_options,
+            beam_pipeline_args=context.beam_pipeline_args,
             schema=raw_schema,
         )
         compute(
             {post_stats: transformed_files},
             _stats_options(post_schema, vocab_paths),
-            beam_options=context.beam_options,
+            beam_pipeline_args=context.beam_pipeline_args,
             schema=post_schema,
         )
         anomalies = tfdv.validate_statistics(tfdv.load_stats_binary(str(post_stats)), post_schema)

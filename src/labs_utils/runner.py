@@ -261,6 +261,7 @@ def run_lab(
     kernel_name: str = KERNEL_NAME,
     require_official: bool = False,
     allow_errors: bool = False,
+    beam_args: Sequence[str] | None = None,
 ) -> LabResult:
     """Return how one lab run into `<output_dir>/<lab>/` went; never raises for lab errors.
 
@@ -271,7 +272,8 @@ def run_lab(
     `data_used.jsonl` there; a lab that ran on stand-ins gets a banner cell on top of its executed
     notebook. With `require_official`, the helpers refuse stand-ins (``LABS_REQUIRE_OFFICIAL_DATA=1``)
     and a lab that still used one fails. `allow_errors` runs every cell even after one raised (the
-    grader's mode); the run still counts as failed, at the first cell that raised.
+    grader's mode); the run still counts as failed, at the first cell that raised. `beam_args` become
+    BEAM_ARGS, like the other parameters only in labs that declare it; other labs run without them.
     """
     import papermill
     from nbclient.exceptions import CellTimeoutError
@@ -288,6 +290,8 @@ def run_lab(
     parameters: dict[str, Any] = {"QUICK": quick, "OUTPUT_DIR": str(lab_dir), "SEED": seed}
     if data_dir is not None:
         parameters["DATA_DIR"] = str(Path(data_dir).resolve())
+    if beam_args:
+        parameters["BEAM_ARGS"] = list(beam_args)
     # A lab declares only the parameters that change something in it (no QUICK without a quick mode).
     declared = hygiene.declared_parameters(lab.path) | {"OUTPUT_DIR"}
     parameters = {name: value for name, value in parameters.items() if name in declared}
@@ -479,6 +483,7 @@ def run_labs(
     html: bool = True,
     on_event: Callable[[str], Any] | None = print,
     require_official: bool = False,
+    beam_args: Sequence[str] | None = None,
 ) -> list[LabResult]:
     """Return the results of running every lab (`jobs` at a time, even after failures), in order.
 
@@ -510,6 +515,7 @@ def run_labs(
                 html=html,
                 progress_bar=jobs <= 1 and sys.stderr.isatty(),
                 require_official=require_official,
+                beam_args=beam_args,
             )
         except Exception as err:  # noqa: BLE001 - a runner bug must not hang the other labs
             result = LabResult(lab.name, "failed", 0.0, quick, error=f"{type(err).__name__}: {err}")

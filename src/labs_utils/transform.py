@@ -14,6 +14,7 @@ import pickle
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from tensorflow_transform.tf_metadata import schema_utils
 from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
-from labs_utils import feed, records
+from labs_utils import feed, records, scaling
 
 __all__ = [
     "DEFAULT_BEAM_FLAGS", "TransformResult", "as_text", "beam_pipeline_options", "infer_raw_schema",
@@ -42,7 +43,7 @@ __all__ = [
 
 Source = feed.Source
 
-DEFAULT_BEAM_FLAGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
+DEFAULT_BEAM_FLAGS = scaling.DEFAULT_BEAM_FLAGS
 
 
 @dataclass
@@ -60,31 +61,17 @@ class TransformResult:
 
 
 def beam_pipeline_options(
-    beam_options: Sequence[str] | PipelineOptions | None = None,
+    beam_pipeline_args: Sequence[str] | PipelineOptions | None = None,
 ) -> PipelineOptions:
-    """Return explicit Beam options: in-process DirectRunner unless flags say otherwise.
+    """Return new explicit Beam options: in-process DirectRunner unless the flags say otherwise.
 
     Flags are parsed from the given list only, never from ``sys.argv`` (which inside Jupyter holds
     the kernel's arguments). Pass e.g. ``["--direct_running_mode=multi_processing",
-    "--direct_num_workers=2"]`` to use both cores (cloudpickle then becomes the pickler, so worker
-    processes can rebuild functions defined in a notebook), or ``["--runner=DataflowRunner", ...]``.
+    "--direct_num_workers=2"]`` to use both cores, or ``["--runner=PortableRunner", ...]`` /
+    ``["--runner=DataflowRunner", ...]`` to run elsewhere (see ``labs_utils.scaling``).
     Introduced in c2w2_lab_simple_transform.
     """
-    if isinstance(beam_options, PipelineOptions):
-        return beam_options
-    flags = list(beam_options or [])
-    defaults = [f for f in DEFAULT_BEAM_FLAGS if f.split("=")[0] not in _flag_names(flags)]
-    if any(f.startswith("--runner") and "DirectRunner" not in f for f in flags):
-        defaults = []  # direct_running_mode means nothing to other runners
-    if "--direct_running_mode=multi_processing" in flags and "--pickle_library" not in _flag_names(flags):
-        # Worker processes must unpickle a preprocessing_fn defined in a notebook (__main__): dill
-        # drops its globals (NameError: tft) unless --save_main_session; cloudpickle keeps them.
-        defaults.append("--pickle_library=cloudpickle")
-    return PipelineOptions(defaults + flags)
-
-
-def _flag_names(flags: Sequence[str]) -> set[str]:
-    return {f.split("=")[0] for f in flags}
+    return scaling.pipeline_options(beam_pipeline_args)
 
 
 def infer_raw_schema(data: pd.DataFrame | list[dict] | str | Path) -> schema_pb2.Schema:
@@ -143,12 +130,13 @@ def transform_data(
     output_dir: str | Path | None = None,
     write_examples: bool = False,
     materialize: bool = True,
-    beam_options: Sequence[str] | PipelineOptions | None = None,
+    beam_pipeline_args: Sequence[str] | None = None,
     batch_size: int | None = None,
     transform_graph_dir: str | Path | None = None,
     examples_dir: str | Path | None = None,
     tft_context: Mapping[str, Any] | None = None,
     cache_dir: str | Path | None = None,
+    beam_options: Sequence[str] | PipelineOptions | None = None,
 ) -> TransformResult:
     """Return the results of analyzing one split with ``preprocessing_fn`` and transforming every split.
 
@@ -168,18 +156,22 @@ def transform_data(
             ``Split-<split>/transformed_examples-*.gz``.
         materialize: return each split's transformed rows as a DataFrame. Rows from DataFrames and
             dicts keep their input order; rows from files come in the runner's order.
-        beam_options: Beam flags or ``PipelineOptions``; see ``beam_pipeline_options``.
+        beam_pipeline_args: Beam flags as TFX spells them, e.g. ``["--direct_running_mode=
+            multi_processing", "--direct_num_workers=2"]``; in-process DirectRunner when empty.
+            See ``beam_pipeline_options``.
         batch_size: rows per record batch (TFXIO and TFT default when ``None``).
         transform_graph_dir: where the graph goes (default ``output_dir/transform_graph``).
         tft_context: extra ``tft_beam.Context`` arguments, e.g. ``use_deep_copy_optimization``.
         cache_dir: keep analyzer results here (``tft_beam.AnalyzeDatasetWithCache``); a rerun
             over identical analyze-split data and ``preprocessing_fn`` skips those analyzers.
+        beam_options: deprecated spelling of ``beam_pipeline_args`` (also takes ``PipelineOptions``).
 
     Returns:
         A ``TransformResult``; ``result.output()`` is the ``tft.TFTransformOutput``.
 
     Introduced in c2w2_lab_simple_transform.
     """
+    options = _options_from(beam_pipeline_args, beam_options)
     sources = dict(data) if isinstance(data, Mapping) else {analyze_split: data}
     if analyze_split not in sources:
         raise ValueError(f"analyze_split {analyze_split!r} is not one of {sorted(sources)}")
@@ -194,7 +186,7 @@ def transform_data(
     context_args.update(tft_context or {})
     try:
         with (
-            beam.Pipeline(options=beam_pipeline_options(beam_options)) as pipeline,
+            beam.Pipeline(options=options) as pipeline,
             tft_beam.Context(passthrough_keys={feed.ROW_KEY}, **context_args),
         ):
             raw = {
@@ -229,6 +221,22 @@ def transform_data(
         {split: sorted(ex_dir.glob(f"Split-{split}/*.gz")) for split in sources} if write_examples else {}
     )
     return TransformResult(graph_dir, output.transformed_metadata.schema, frames, examples)
+
+
+def _options_from(
+    beam_pipeline_args: Sequence[str] | None, beam_options: Sequence[str] | PipelineOptions | None
+) -> PipelineOptions:
+    """Return the options for one run from ``beam_pipeline_args`` or the deprecated ``beam_options``."""
+    if beam_options is None:
+        return beam_pipeline_options(beam_pipeline_args)
+    if beam_pipeline_args is not None:
+        raise TypeError("pass beam_pipeline_args only; beam_options is its deprecated spelling")
+    warnings.warn(
+        "transform_data(beam_options=...) is deprecated; pass beam_pipeline_args=[...] (TFX's name)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return beam_pipeline_options(beam_options)
 
 
 def _remove_earlier_outputs(graph_dir: Path, examples_dir: Path, splits: list[str]) -> None:

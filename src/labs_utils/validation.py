@@ -43,76 +43,81 @@ def _record_batch(data: pd.DataFrame | pa.RecordBatch) -> pa.RecordBatch:
     return table_util.CanonicalizeRecordBatch(pa.RecordBatch.from_pandas(data, preserve_index=False))
 
 
-def _slices(batch: pa.RecordBatch, slice_functions: Iterable) -> dict[str, pa.RecordBatch]:
-    """Apply TFDV slice functions in process, merging the pieces of each slice key."""
-    import pyarrow as pa
-
-    pieces: dict[str, list[pa.RecordBatch]] = {ALL_EXAMPLES: [batch]}
-    for fn in slice_functions:
-        for key, part in fn(batch):
-            pieces.setdefault(key, []).append(part)
-    return {
-        key: parts[0] if len(parts) == 1 else pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
-        for key, parts in pieces.items()
-    }
-
-
 def generate_statistics(
     data: pd.DataFrame | pa.RecordBatch,
     options=None,
     *,
-    beam: bool = False,
+    beam: bool | None = None,
+    beam_pipeline_args: Sequence[str] | None = None,
     beam_options: Sequence[str] | None = None,
 ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Return TFDV statistics for in-memory data, computed in process unless ``beam=True``.
+    """Return TFDV statistics for in-memory data, computed in process unless Beam is asked for.
 
     Honours ``feature_allowlist``, ``schema``/``infer_type_from_schema`` and
     ``experimental_slice_functions`` from ``options`` on both paths; each slice becomes a dataset
-    named by its slice key, next to ``"All Examples"``, as TFDV's Beam path names them.
+    named by its slice key, next to ``"All Examples"``, as TFDV's Beam path names them. The
+    in-process path computes all slices in one pass (``labs_utils.slicing``).
 
     Args:
         data: a pandas DataFrame (string, numeric or bool columns) or an Arrow RecordBatch of lists.
         options: a ``tfdv.StatsOptions``; default options when None.
-        beam: run ``tfdv.GenerateStatistics`` in a local Beam pipeline instead (slower start-up).
-        beam_options: pipeline flags for the Beam path, e.g. ``["--direct_num_workers=2"]``.
+        beam: run ``tfdv.GenerateStatistics`` in a Beam pipeline (slower start-up). The default,
+            None, uses Beam exactly when ``beam_pipeline_args`` is not empty.
+        beam_pipeline_args: Beam flags as TFX spells them, e.g. ``["--direct_num_workers=2",
+            "--direct_running_mode=multi_processing"]``; see ``labs_utils.scaling``.
+        beam_options: deprecated spelling of ``beam_pipeline_args``.
+
+    Raises:
+        ValueError: ``beam=False`` with ``beam_pipeline_args``: the in-process path has no Beam
+            to pass them to.
 
     Introduced in c2w1_lab_tfdv_census.
     """
-    import copy
-
     import tensorflow_data_validation as tfdv
-    from tensorflow_data_validation.statistics import stats_impl
-    from tensorflow_metadata.proto.v0 import statistics_pb2
 
+    from labs_utils import slicing
+
+    if beam_options is not None:
+        beam_pipeline_args = _renamed_beam_args(beam_pipeline_args, beam_options)
+    if beam is False and beam_pipeline_args:
+        raise ValueError(
+            f"beam=False computes statistics in process, without Beam, so beam_pipeline_args "
+            f"{list(beam_pipeline_args)} would be ignored; drop them or leave beam unset"
+        )
     options = options if options is not None else tfdv.StatsOptions()
     batch = _record_batch(data)
-    if beam:
-        return _beam_statistics(batch, options, beam_options)
-    plain = copy.copy(options)
-    slice_functions = list(plain.experimental_slice_functions or [])
-    plain.experimental_slice_functions = None
-    result = statistics_pb2.DatasetFeatureStatisticsList()
-    for key, part in _slices(batch, slice_functions).items():
-        stats = stats_impl.generate_statistics_in_memory(part, plain)
-        dataset = result.datasets.add()
-        dataset.CopyFrom(stats.datasets[0])
-        if slice_functions:
-            dataset.name = key
-    return result
+    if beam or (beam is None and beam_pipeline_args):
+        return _beam_statistics(batch, options, beam_pipeline_args)
+    return slicing.sliced_statistics(batch, options)
 
 
-def _beam_statistics(batch, options, beam_options):
+def _renamed_beam_args(beam_pipeline_args: Sequence[str] | None, beam_options: Sequence[str]) -> list[str]:
+    """Return the flags given by the deprecated ``beam_options``; TypeError if both spellings are used."""
+    import warnings
+
+    if beam_pipeline_args is not None:
+        raise TypeError("pass beam_pipeline_args only; beam_options is its deprecated spelling")
+    warnings.warn(
+        "generate_statistics(beam_options=...) is deprecated; pass beam_pipeline_args=[...] (TFX's name)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return list(beam_options)
+
+
+def _beam_statistics(batch, options, beam_pipeline_args):
     """Run TFDV's Beam statistics over one in-memory RecordBatch."""
     import tempfile
     from pathlib import Path
 
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
-    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from labs_utils import scaling
 
     with tempfile.TemporaryDirectory(prefix="labs-stats-") as tmp:
         out = str(Path(tmp) / "stats.pb")
-        with beam.Pipeline(options=PipelineOptions(list(beam_options or []))) as p:
+        with beam.Pipeline(options=scaling.pipeline_options(beam_pipeline_args)) as p:
             _ = (
                 p
                 | beam.Create([batch])
