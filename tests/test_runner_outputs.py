@@ -1,0 +1,188 @@
+"""What a run leaves behind: HTML with the cell outputs, results in lab order, one folder per lab,
+no stale files from an earlier run, a kernel from this environment, and unreadable results.json."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_runner import new_notebook, parameters_cell
+
+from labs_utils import report, runner
+
+# Each lab records where it ran and prints a line whose text appears only in the cell's output.
+RECORD = """\
+import json, os, time
+from pathlib import Path
+time.sleep({sleep})
+Path("relative.txt").write_text("{name}")
+print("answer:", 6 * 7, "from", "{name}".upper())
+(Path(OUTPUT_DIR) / "results.json").write_text(json.dumps(
+    {{"lab": "{name}", "cwd": os.getcwd(), "output_dir": OUTPUT_DIR, "data_source": "synthetic"}}
+))"""
+
+
+def page_text(path: Path) -> str:
+    """Return the text of an HTML page without its tags (syntax highlighting splits code into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def recording_lab(folder: Path, name: str, sleep: float = 0.0) -> runner.Lab:
+    """Write a lab that records its working directory and OUTPUT_DIR, after sleeping `sleep` s."""
+    path = new_notebook(
+        folder / f"{name}.ipynb",
+        [
+            nbformat.v4.new_markdown_cell(f"# {name}"),
+            parameters_cell(),
+            nbformat.v4.new_code_cell(RECORD.format(name=name, sleep=sleep)),
+        ],
+    )
+    return runner.Lab(name, path, name)
+
+
+@pytest.fixture(scope="module")
+def parallel_run(tmp_path_factory):
+    """Three labs, two at a time; the first sleeps so that it finishes last."""
+    root = tmp_path_factory.mktemp("parallel")
+    names = ["c0w1_lab_slow", "c0w2_lab_fast", "c0w3_lab_fast"]
+    labs = [recording_lab(root / "nbs", name, sleep=6 if name.endswith("slow") else 0) for name in names]
+    finished: list[str] = []
+    results = runner.run_labs(labs, output_dir=root / "out", quick=True, jobs=2, on_event=finished.append)
+    return root / "out", names, results, finished
+
+
+@pytest.mark.notebook
+def test_parallel_results_come_back_in_lab_order_not_finishing_order(parallel_run):
+    _, names, results, events = parallel_run
+    finish_order = [e.split()[2] for e in events if "start" not in e]
+    assert finish_order[-1] == "c0w1_lab_slow", f"the fixture needs the slow lab last: {events}"
+    assert [r.lab for r in results] == names
+    assert all(r.passed for r in results), [(r.lab, r.error) for r in results]
+
+
+@pytest.mark.notebook
+def test_parallel_labs_each_run_in_their_own_folder(parallel_run):
+    out, names, results, _ = parallel_run
+    for name, result in zip(names, results, strict=True):
+        lab_dir = (out / name).resolve()
+        recorded = json.loads((lab_dir / "results.json").read_text())
+        assert recorded["lab"] == name
+        assert Path(recorded["cwd"]) == lab_dir and Path(recorded["output_dir"]) == lab_dir
+        assert (lab_dir / "relative.txt").read_text() == name
+        assert result.results == recorded and result.notebook == lab_dir / f"{name}.ipynb"
+    assert sorted(p.name for p in out.iterdir()) == names
+
+
+@pytest.mark.notebook
+def test_html_export_holds_the_cell_outputs(parallel_run):
+    _, names, results, _ = parallel_run
+    for name, result in zip(names, results, strict=True):
+        text = page_text(result.html)
+        # The source says `6 * 7` and `"{name}".upper()`; only the output has the evaluated text.
+        assert f"answer: 42 from {name.upper()}" in text
+        assert "time.sleep(" in text  # and the code is there too
+
+
+@pytest.mark.notebook
+def test_export_html_of_a_failure_shows_the_error_output(tmp_path):
+    path = new_notebook(
+        tmp_path / "nbs" / "c0w1_lab_raising.ipynb",
+        [
+            nbformat.v4.new_markdown_cell("# Raising"),
+            parameters_cell(),
+            nbformat.v4.new_code_cell('raise ValueError("bad " + "value " + str(40 + 2))'),
+        ],
+    )
+    result = runner.run_lab(runner.Lab(path.stem, path, "Raising"), output_dir=tmp_path / "out", quick=True)
+    assert result.status == "failed" and result.error == "ValueError: bad value 42"
+    assert "ValueError: bad value 42" in page_text(result.html)
+
+
+@pytest.mark.notebook
+def test_a_rerun_deletes_the_outputs_of_the_previous_run(tmp_path):
+    path = new_notebook(
+        tmp_path / "nbs" / "c0w1_lab_early.ipynb",
+        [
+            nbformat.v4.new_markdown_cell("# Early failure"),
+            parameters_cell(),
+            nbformat.v4.new_code_cell('raise RuntimeError("fails before results.json")'),
+        ],
+    )
+    lab_dir = tmp_path / "out" / path.stem
+    lab_dir.mkdir(parents=True)
+    (lab_dir / "results.json").write_text(json.dumps({"data_source": "official", "passed": True}))
+    (lab_dir / f"{path.stem}.html").write_text("<p>stale page</p>")
+    (lab_dir / f"{path.stem}.ipynb").write_text("stale notebook")
+    result = runner.run_lab(
+        runner.Lab(path.stem, path, "Early failure"), output_dir=tmp_path / "out", quick=True, html=False
+    )
+    assert result.status == "failed" and "fails before results.json" in result.error
+    assert result.results is None and result.data_source == "-"
+    assert not (lab_dir / "results.json").exists()
+    assert not (lab_dir / f"{path.stem}.html").exists() and result.html is None
+    executed = nbformat.read(str(lab_dir / f"{path.stem}.ipynb"), as_version=4)  # this run's
+    assert any("fails before results.json" in str(c.get("outputs")) for c in executed.cells)
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", "[1, 2, 3]", '"a string"', ""], ids=["broken", "list", "string", "empty"]
+)
+def test_an_invalid_results_json_is_no_results(tmp_path, content):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    assert runner._read_results(path) is None
+    assert runner._read_results(tmp_path / "absent.json") is None
+
+
+@pytest.mark.notebook
+def test_a_lab_writing_invalid_results_json_has_no_data_source(tmp_path):
+    path = new_notebook(
+        tmp_path / "nbs" / "c0w1_lab_badjson.ipynb",
+        [
+            nbformat.v4.new_markdown_cell("# Bad results"),
+            parameters_cell(),
+            nbformat.v4.new_code_cell(
+                "from pathlib import Path\n"
+                '(Path(OUTPUT_DIR) / "results.json").write_text("{\\"data_source\\": ")'
+            ),
+        ],
+    )
+    result = runner.run_lab(
+        runner.Lab(path.stem, path, "Bad results"), output_dir=tmp_path / "out", quick=True, html=False
+    )
+    assert result.passed and result.results is None and result.data_source == "-"
+    report.write_summary([result], tmp_path / "out")
+    (record,) = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert record["data_source"] == "-"
+
+
+def test_a_kernel_from_another_environment_is_refused(tmp_path, monkeypatch):
+    # A kernelspec whose interpreter lives outside this environment's bin/ (a symlink to ours).
+    other_bin = tmp_path / "other-env" / "bin"
+    other_bin.mkdir(parents=True)
+    (other_bin / "python").symlink_to(sys.executable)
+    spec_dir = tmp_path / "jupyter" / "kernels" / "other-python"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [str(other_bin / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Other Python",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv(
+        "JUPYTER_PATH", str(tmp_path / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+    )
+    passing = Path(__file__).parent / "fixtures" / "notebooks" / "c0w1_lab_passing.ipynb"
+    lab = runner.Lab(passing.stem, passing, "Passing fixture")
+    result = runner.run_lab(
+        lab, output_dir=tmp_path / "out", quick=True, timeout=60, kernel_name="other-python"
+    )
+    assert result.status == "failed"
+    assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_bin}")
+    assert result.results is None  # refused before the notebook ran
