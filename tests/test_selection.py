@@ -145,3 +145,46 @@ def test_plots_return_figures(split, data):
     assert isinstance(bars, Figure) and isinstance(heat, Figure)
     assert len(bars.axes[0].patches) == 2 * len(selection.METRICS)
     assert heat.axes[0].get_images()[0].get_array().shape == (9, 9)
+
+
+@pytest.fixture(scope="module")
+def noise_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """Labels unrelated to 10 noise features: what a model learns here depends on its seed."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({f"n{i}": rng.normal(size=300) for i in range(10)})
+    y = pd.Series(rng.integers(0, 2, size=300), name="y")
+    return selection.split_and_scale(X, y)
+
+
+def test_the_split_is_the_same_on_every_call(data):
+    first, again = selection.split_and_scale(*data), selection.split_and_scale(*data)
+    assert list(first[0].index) == list(again[0].index)
+    assert list(first[1].index) == list(again[1].index)
+
+
+def test_the_harness_forest_is_seeded(noise_split):
+    X_train, X_test, y_train, _ = noise_split
+    first = selection.fit_predict(X_train, X_test, y_train, random_state=47)
+    again = selection.fit_predict(X_train, X_test, y_train, random_state=47)
+    other = selection.fit_predict(X_train, X_test, y_train, random_state=48)
+    assert (first == again).all()
+    assert (other != first).any(), "on pure noise another seed gives other predictions"
+
+
+def test_importance_selection_depends_on_the_seed_only(noise_split):
+    X_train, _, y_train, _ = noise_split
+    kept = [
+        selection.select_by_importance(X_train, y_train, threshold=0.1, random_state=s) for s in (0, 0, 1, 2)
+    ]
+    assert kept[0] == kept[1]
+    assert kept[2:] != [kept[0]] * 2, "on pure noise other seeds keep other features"
+
+
+def test_l1_below_the_smallest_useful_c_keeps_no_feature(split):
+    from sklearn.svm import l1_min_c
+
+    X_train, _, y_train, _ = split
+    smallest = l1_min_c(X_train, y_train, loss="squared_hinge")
+    # An L1 penalty zeroes every weight below this C; an L2 penalty never does.
+    assert selection.select_l1(X_train, y_train, C=smallest * 0.5) == []
+    assert selection.select_l1(X_train, y_train, C=smallest * 3) != []

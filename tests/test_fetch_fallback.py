@@ -1,0 +1,73 @@
+"""The fetch order's fallbacks: a mirror that lacks a file (or cannot be reached) falls through
+to the official URL, and the file is labelled by where its bytes really came from."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+import test_datasets
+from test_datasets import CONTENT, closed_port_url, make_mirror, serve, toy_entry
+
+from labs_utils import datasets
+
+# The datasets tests' fixtures: an empty cache, no mirror, offline (autouse) and a toy registry.
+isolated = test_datasets.isolated
+toy = test_datasets.toy
+
+
+@pytest.fixture
+def official_site(tmp_path, monkeypatch):
+    """Serve the official copy of table.csv over HTTP (official downloads allowed)."""
+    monkeypatch.delenv("LABS_OFFLINE")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "table.csv").write_bytes(CONTENT)
+    with serve(site) as url:
+        yield url
+
+
+def assert_official(fetched, url: str) -> None:
+    assert fetched.data_source == "official"
+    assert fetched.path().read_bytes() == CONTENT
+    sidecar = json.loads(fetched.path().with_name("table.csv.source.json").read_text())
+    assert sidecar["origin"] == "official" and sidecar["location"] == f"{url}/table.csv"
+
+
+def test_a_mirror_folder_without_the_file_falls_back_to_the_official_url(official_site, toy, tmp_path):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    mirror = make_mirror(tmp_path / "mirror", {"other.csv": b"x\n"})
+    assert_official(datasets.fetch("toy", mirror=mirror), official_site)
+
+
+def test_a_missing_mirror_folder_falls_back_to_the_official_url(official_site, toy, tmp_path):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    assert_official(datasets.fetch("toy", mirror=tmp_path / "no-mirror"), official_site)
+
+
+def test_an_http_mirror_without_the_file_falls_back_to_the_official_url(official_site, toy, tmp_path):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    mirror_root = make_mirror(tmp_path / "http-mirror", {"other.csv": b"x\n"})
+    with serve(mirror_root) as mirror_url:  # answers 404 for toy/table.csv and toy/table.csv.gz
+        assert_official(datasets.fetch("toy", mirror=mirror_url), official_site)
+
+
+def test_an_unreachable_http_mirror_falls_back_to_the_official_url(official_site, toy):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    assert_official(datasets.fetch("toy", mirror=closed_port_url("").rstrip("/")), official_site)
+
+
+def test_the_mirror_wins_over_the_official_url_when_it_has_the_file(official_site, toy, tmp_path):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv.gz": gzip.compress(CONTENT)})
+    fetched = datasets.fetch("toy", mirror=mirror)
+    assert fetched.data_source == "mirror" and fetched.path().read_bytes() == CONTENT
+    sidecar = json.loads(fetched.path().with_name("table.csv.source.json").read_text())
+    assert sidecar["origin"] == "mirror" and sidecar["location"].endswith("toy/table.csv.gz")
+
+
+def test_fetch_many_reports_the_official_fallback(official_site, toy, tmp_path):
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    rows = datasets.fetch_many(["toy"], mirror=tmp_path / "empty-mirror")
+    assert rows == [("toy", "table.csv", "fetched from official URL")]
