@@ -17,10 +17,15 @@ from test_runner import new_notebook, parameters_cell
 from labs_utils import report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
+# A lab can first wait (up to a minute) for other labs' results, to fix the finishing order.
 RECORD = """\
 import json, os, time
 from pathlib import Path
-time.sleep({sleep})
+deadline = time.time() + 60
+while time.time() < deadline and not all(
+    (Path(OUTPUT_DIR).parent / other / "results.json").exists() for other in {wait_for!r}
+):
+    time.sleep(0.2)
 Path("relative.txt").write_text("{name}")
 print("answer:", 6 * 7, "from", "{name}".upper())
 (Path(OUTPUT_DIR) / "results.json").write_text(json.dumps(
@@ -33,14 +38,14 @@ def page_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
 
 
-def recording_lab(folder: Path, name: str, sleep: float = 0.0) -> runner.Lab:
-    """Write a lab that records its working directory and OUTPUT_DIR, after sleeping `sleep` s."""
+def recording_lab(folder: Path, name: str, wait_for: tuple[str, ...] = ()) -> runner.Lab:
+    """Write a lab that records its working directory and OUTPUT_DIR once `wait_for` labs are done."""
     path = new_notebook(
         folder / f"{name}.ipynb",
         [
             nbformat.v4.new_markdown_cell(f"# {name}"),
             parameters_cell(),
-            nbformat.v4.new_code_cell(RECORD.format(name=name, sleep=sleep)),
+            nbformat.v4.new_code_cell(RECORD.format(name=name, wait_for=wait_for)),
         ],
     )
     return runner.Lab(name, path, name)
@@ -48,10 +53,11 @@ def recording_lab(folder: Path, name: str, sleep: float = 0.0) -> runner.Lab:
 
 @pytest.fixture(scope="module")
 def parallel_run(tmp_path_factory):
-    """Three labs, two at a time; the first sleeps so that it finishes last."""
+    """Three labs, two at a time; the first waits for the other two, so that it finishes last."""
     root = tmp_path_factory.mktemp("parallel")
     names = ["c0w1_lab_slow", "c0w2_lab_fast", "c0w3_lab_fast"]
-    labs = [recording_lab(root / "nbs", name, sleep=6 if name.endswith("slow") else 0) for name in names]
+    labs = [recording_lab(root / "nbs", names[0], wait_for=tuple(names[1:]))]
+    labs += [recording_lab(root / "nbs", name) for name in names[1:]]
     finished: list[str] = []
     results = runner.run_labs(labs, output_dir=root / "out", quick=True, jobs=2, on_event=finished.append)
     return root / "out", names, results, finished
@@ -86,7 +92,7 @@ def test_html_export_holds_the_cell_outputs(parallel_run):
         text = page_text(result.html)
         # The source says `6 * 7` and `"{name}".upper()`; only the output has the evaluated text.
         assert f"answer: 42 from {name.upper()}" in text
-        assert "time.sleep(" in text  # and the code is there too
+        assert "time.sleep(0.2)" in text  # and the code is there too
 
 
 @pytest.mark.notebook
