@@ -12,7 +12,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab docs test unit test-browser bench lint lock clean
+.PHONY: setup data labs lab docs test unit test-browser bench mutation lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -70,6 +70,14 @@ unit: $(STAMP)
 # JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
 test-browser: data
 	LABS_BROWSER_TESTS=1 $(BIN)/python -m pytest -m browser tests/test_browser_*.py $(PYTEST_ARGS)
+
+# Mutation testing (not in CI): mutmut, in its own venv, over the fetch/verify code, the runner and the
+# transform cache, in a scratch copy; report in build/mutation/report.md (see tools/mutation/SURVIVORS.md).
+MUTMUT := build/mutmut/bin/mutmut
+mutation: $(STAMP)
+	@test -x $(MUTMUT) || { $(PYTHON) -m venv build/mutmut && \
+	  build/mutmut/bin/pip install --quiet -r tools/mutation/requirements.txt; }
+	$(BIN)/python tools/mutation/run.py --mutmut $(MUTMUT) $(MUTATION_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

@@ -17,11 +17,11 @@ from test_runner import new_notebook, parameters_cell
 from labs_utils import report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
-# A lab can first wait (up to a minute) for other labs' results, to fix the finishing order.
+# A lab can first wait (up to three minutes) for other labs' results, to fix the finishing order.
 RECORD = """\
 import json, os, time
 from pathlib import Path
-deadline = time.time() + 60
+deadline = time.time() + 180
 while time.time() < deadline and not all(
     (Path(OUTPUT_DIR).parent / other / "results.json").exists() for other in {wait_for!r}
 ):
@@ -192,3 +192,61 @@ def test_a_kernel_from_another_environment_is_refused(tmp_path, monkeypatch):
     assert result.status == "failed"
     assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_bin}")
     assert result.results is None  # refused before the notebook ran
+
+
+# --- run_labs without kernels: order, folders and progress with a stand-in for run_lab -------
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_run_labs_returns_lab_order_and_reports_each_lab_once(tmp_path, monkeypatch, jobs):
+    labs = [runner.Lab(f"c0w{i}_lab", tmp_path / f"c0w{i}_lab.ipynb", "") for i in range(1, 5)]
+    delays = {"c0w1_lab": 0.3, "c0w2_lab": 0.0, "c0w3_lab": 0.2, "c0w4_lab": 0.0}  # finish out of order
+    calls: list[dict] = []
+
+    def fake_run_lab(lab, **kwargs):
+        import time
+
+        calls.append({"lab": lab.name, **kwargs})
+        time.sleep(delays[lab.name])
+        if lab.name == "c0w3_lab":
+            raise RuntimeError("runner bug")
+        return runner.LabResult(lab.name, "passed", delays[lab.name], kwargs["quick"])
+
+    monkeypatch.setattr(runner, "run_lab", fake_run_lab)
+    events: list[str] = []
+    results = runner.run_labs(
+        labs, output_dir=tmp_path, quick=True, jobs=jobs, seed=5, timeout=9.0, on_event=events.append
+    )
+    assert [r.lab for r in results] == [lab.name for lab in labs]
+    assert [r.status for r in results] == ["passed", "passed", "failed", "passed"]
+    assert results[2].error == "RuntimeError: runner bug" and results[2].quick is True
+    assert sorted(c["lab"] for c in calls) == [lab.name for lab in labs]
+    for call in calls:
+        assert (call["output_dir"], call["quick"], call["seed"], call["timeout"]) == (tmp_path, True, 5, 9.0)
+        assert call["html"] is True and call["data_dir"] is None
+        assert call["progress_bar"] is False  # never a bar when stderr is not a terminal
+    assert sorted(e for e in events if "start" in e) == [f"[{i}/4] start   c0w{i}_lab" for i in range(1, 5)]
+    finished = sorted(e for e in events if "start" not in e)
+    assert finished[2] == "[3/4] failed  c0w3_lab in 0.0 s (RuntimeError: runner bug)"
+    assert finished[0] == "[1/4] passed  c0w1_lab in 0.3 s"
+
+
+def test_progress_line_names_the_cell_and_line_of_a_failure():
+    failed = runner.LabResult("lab", "failed", 2.0, True, cell_index=4, cell_line="2: assert x", error="E: x")
+    assert runner._progress_line(failed) == "failed  lab in 2.0 s (cell 4, line 2: E: x)"
+    failed.cell_line = None
+    assert runner._progress_line(failed) == "failed  lab in 2.0 s (cell 4: E: x)"
+    timeout = runner.LabResult("lab", "timeout", 1.25, True, error="CellTimeoutError: slow")
+    assert runner._progress_line(timeout) == "timeout lab in 1.2 s (CellTimeoutError: slow)"
+
+
+def test_source_index_maps_executed_cells_back_to_the_source(tmp_path):
+    path = new_notebook(
+        tmp_path / "c0w1_lab_x.ipynb",
+        [nbformat.v4.new_markdown_cell("# X"), parameters_cell(), nbformat.v4.new_code_cell("y = 1")]
+        + [nbformat.v4.new_code_cell("same = 1") for _ in range(2)],
+    )
+    # The executed notebook has one injected cell, so its indexes are one higher.
+    assert runner._source_index(path, 3, "y = 1") == 2
+    assert runner._source_index(path, 5, "same = 1") == 4
+    assert runner._source_index(path, 7, "not in the source") == 7

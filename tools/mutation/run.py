@@ -1,0 +1,105 @@
+"""`make mutation`: run mutmut over the fetch/verify code, the runner and the transform cache.
+
+Works in a scratch copy (build/mutation/project) so the checkout is never left mutated, and
+writes build/mutation/report.md: mutants killed, survived and timed out per file, and every
+survivor's diff. mutmut itself lives in its own venv (build/mutmut), not in the project's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_project(dest: Path, tests_from: str | None) -> None:
+    """Copy the checkout to `dest` (no venv, runs, git data or caches) with the mutmut hooks.
+
+    With `tests_from`, tests/ comes from that git revision instead (to measure older tests).
+    """
+    shutil.rmtree(dest, ignore_errors=True)
+    ignore = shutil.ignore_patterns(".venv", "runs", ".git", "build", "__pycache__", ".pytest_cache", "cache")
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    shutil.copy(Path(__file__).parent / "mutmut_config.py", dest / "mutmut_config.py")
+    if tests_from:
+        shutil.rmtree(dest / "tests")
+        archive = subprocess.run(
+            ["git", "archive", tests_from, "tests"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+
+
+def mutmut(mutmut_bin: str, args: list[str], project: Path) -> subprocess.CompletedProcess:
+    """Run mutmut in `project` with the project's Python first on PATH and its src/ importable."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(project / "src"),
+        "TZ": "UTC",
+    }
+    return subprocess.run([mutmut_bin, *args], cwd=project, env=env, capture_output=True, text=True)
+
+
+def _ids(results: str, status: str) -> list[int]:
+    """Return the mutant ids `mutmut results` lists under `status` ("4-6, 9" -> [4, 5, 6, 9])."""
+    match = re.search(rf"^{status}\b.*?\n(.*?)(?=^[A-Z][a-z].*\(\d+\)$|\Z)", results, re.M | re.S)
+    if match is None:
+        return []
+    ids: list[int] = []
+    for line in match.group(1).splitlines():
+        if line.startswith("----") or not line.strip():
+            continue
+        for part in line.split(","):
+            low, _, high = part.strip().partition("-")
+            ids += range(int(low), int(high or low) + 1)
+    return ids
+
+
+def main() -> int:
+    """Run mutmut per target file and write the report; 0 even when mutants survive."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mutmut", default=str(ROOT / "build" / "mutmut" / "bin" / "mutmut"))
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutation")
+    parser.add_argument("--tests-from", help="git revision whose tests/ to use (default: the checkout's)")
+    parser.add_argument("files", nargs="*", help="target files (default: all in mutmut_config.TARGETS)")
+    args = parser.parse_args()
+    args.out = args.out.resolve()
+    project = args.out / "project"
+    copy_project(project, args.tests_from)
+    os.chdir(project)  # mutmut_config picks the test files that exist in this copy
+    sys.path.insert(0, str(project))
+    from mutmut_config import TARGETS
+
+    start = time.perf_counter()
+    for path in args.files or list(TARGETS):
+        _, tests = TARGETS[path]
+        print(f"== {path}: {tests}", flush=True)
+        done = mutmut(
+            args.mutmut,
+            ["run", "--paths-to-mutate", path, "--runner", tests, "--no-progress", "--simple-output"],
+            project,
+        )
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", flush=True)
+    results = mutmut(args.mutmut, ["results"], project).stdout
+    survivors = _ids(results, "Survived")
+    diffs = [mutmut(args.mutmut, ["show", str(n)], project).stdout for n in survivors]
+    report = args.out / "report.md"
+    report.write_text(
+        f"# Mutation testing\n\nWall time: {time.perf_counter() - start:.0f} s.\n\n"
+        f"```\n{results}\n```\n\n## Survivors\n\n" + "\n".join(f"```diff\n{d}\n```" for d in diffs),
+        encoding="utf-8",
+    )
+    print(results)
+    print(f"report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
