@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import results_fixture
+from helpers import read_example_rows, results_fixture, split_files
 
 pytestmark = pytest.mark.notebook
 
@@ -66,8 +66,38 @@ def test_traffic_validator_reports_exactly_the_eval_only_values(traffic):
     for feature in TEXT_FEATURES:
         unseen = traffic["unseen_in_train"].get(feature, [])
         oov_ids = traffic["eval_oov_ids"][feature]
-        # every eval row with an unseen string gets an OOV id, so at least one per unseen value
-        assert oov_ids >= len(unseen) if unseen else oov_ids == 0, feature
+        # OOV ids go exactly to the eval rows whose string the train domain lacks
+        assert (oov_ids > 0) == bool(unseen), feature
+
+
+@pytest.fixture(scope="module")
+def traffic_splits(lab_run, traffic) -> dict[str, dict[str, pd.DataFrame]]:
+    """The traffic run's ExampleGen and Transform split files, read back as DataFrames."""
+    lab_dir = lab_run(TRAFFIC).notebook.parent
+    return {
+        component: {
+            split: pd.DataFrame(read_example_rows(split_files(lab_dir, component, split)))
+            for split in ("train", "eval")
+        }
+        for component in ("ExampleGen", "Transform")
+    }
+
+
+def test_traffic_label_threshold_and_oov_ids_recomputed_from_the_split_files(traffic, traffic_splits):
+    raw, transformed = traffic_splits["ExampleGen"], traffic_splits["Transform"]
+    assert {s: len(f) for s, f in raw.items()} == traffic["split_sizes"]
+    mean = raw["train"]["traffic_volume"].mean()  # the label: busier than the train mean
+    assert traffic["label"]["mean_threshold"] == pytest.approx(mean)
+    for split in ("train", "eval"):
+        assert len(transformed[split]) == len(raw[split])
+        assert transformed[split]["traffic_volume_xf"].sum() == (raw[split]["traffic_volume"] > mean).sum()
+    assert traffic["label"]["train_share_above"] == pytest.approx(
+        (raw["train"]["traffic_volume"] > mean).mean()
+    )
+    for feature in TEXT_FEATURES:
+        unseen = set(raw["eval"][feature]) - set(raw["train"][feature])
+        assert set(traffic["unseen_in_train"].get(feature, [])) == unseen, feature
+        assert traffic["eval_oov_ids"][feature] == raw["eval"][feature].isin(unseen).sum(), feature
 
 
 def test_traffic_transformed_schema(traffic):
