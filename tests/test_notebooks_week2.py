@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from helpers import results_fixture
 
@@ -133,3 +134,16 @@ def test_selection_metrics_are_in_their_own_columns(chosen):
             name
         )
         assert m["accuracy"] > 0.8, name
+
+
+def test_selection_correlation_filter_recomputed_with_numpy(chosen):
+    from labs_utils import datasets
+
+    df = datasets.load_breast_cancer()
+    malignant = (df["diagnosis"] == "M").to_numpy(dtype=float)
+    features = chosen["feature_names"]
+    r = {f: np.corrcoef(df[f].to_numpy(dtype=float), malignant)[0, 1] for f in features}
+    assert chosen["rows"] == len(df) and chosen["split_sizes"]["test"] == math.ceil(0.2 * len(df))
+    assert set(chosen["methods"]["correlation"]["features"]) == {f for f in features if abs(r[f]) > 0.2}
+    positives = chosen["test_class_counts"]["malignant"]
+    assert positives / chosen["split_sizes"]["test"] == pytest.approx(malignant.mean(), abs=0.01)

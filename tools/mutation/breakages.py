@@ -126,15 +126,19 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def run_tests(copy: Path, tests: tuple[str, ...]) -> int:
-    """Run pytest in `copy` with its src/ first on the path; return the exit code."""
+def run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, list[str]]:
+    """Run pytest in `copy` with its src/ first on the path; return the exit code and failed tests."""
     env = {**os.environ, "PYTHONPATH": str(copy / "src"), "TZ": "UTC"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-    return subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True).returncode
+    done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True)
+    failed = [
+        line.split()[1].split("::")[-1] for line in done.stdout.splitlines() if line.startswith("FAILED ")
+    ]
+    return done.returncode, failed
 
 
-def check(breakage: Breakage, scratch: Path) -> tuple[int, int]:
-    """Return the test exit codes on the broken copy and on the real one."""
+def check(breakage: Breakage, scratch: Path) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:
+    """Return the test outcomes (exit code, failed tests) on the broken copy and on the real one."""
     copy = copy_project(scratch / f"b{breakage.id}")
     target = copy / breakage.path
     source = target.read_text(encoding="utf-8")
@@ -154,15 +158,15 @@ def main() -> int:
     parser.add_argument("ids", nargs="*", help="breakage ids, e.g. 1 5a (default: all)")
     args = parser.parse_args()
     chosen = [b for b in BREAKAGES if not args.ids or b.id in args.ids]
-    print("| # | breakage | tests | broken | real |\n| --- | --- | --- | --- | --- |", flush=True)
+    print("| # | breakage | tests run | broken | real |\n| --- | --- | --- | --- | --- |", flush=True)
     ok = True
     with tempfile.TemporaryDirectory(prefix="breakages-") as scratch:
         for b in chosen:
-            broken, real = check(b, Path(scratch))
-            caught = broken != 0 and real == 0
-            ok &= caught
-            verdict = ("fails" if broken else "PASSES"), ("passes" if real == 0 else f"FAILS ({real})")
-            print(f"| {b.id} | {b.what} | `{' '.join(b.tests)}` | {verdict[0]} | {verdict[1]} |", flush=True)
+            (broken, failed), (real, real_failed) = check(b, Path(scratch))
+            ok &= broken != 0 and real == 0
+            shown = f"fails: {', '.join(failed)}" if broken else "PASSES"
+            real_shown = "passes" if real == 0 else f"FAILS: {', '.join(real_failed)}"
+            print(f"| {b.id} | {b.what} | `{' '.join(b.tests)}` | {shown} | {real_shown} |", flush=True)
     return 0 if ok else 1
 
 
