@@ -269,3 +269,24 @@ def test_covertype_lineage_leads_to_examples_and_the_imported_schema(covertype):
     ]
     assert lineage["examples_parents"] == lineage["imported_schema_parents"] == 0
     assert {"ExampleGen", "ImportSchemaGen", "Transform"} <= set(covertype["component_seconds"])
+
+
+def test_covertype_scaling_and_unseen_values_recomputed_from_the_split_files(lab_run, covertype):
+    lab_dir = lab_run(COVERTYPE).notebook.parent
+    raw = {
+        s: pd.DataFrame(read_example_rows(split_files(lab_dir, "ExampleGen", s))) for s in ("train", "eval")
+    }
+    train_xf = pd.DataFrame(read_example_rows(split_files(lab_dir, "Transform", "train")))
+    assert {s: len(frame) for s, frame in raw.items()} == covertype["split_sizes"]
+    assert len(train_xf) == len(raw["train"])
+    for key in Z_SCORE:  # z-scores with the train mean and (population) standard deviation
+        values = raw["train"][key].astype(float)
+        expected = sorted((values - values.mean()) / values.std(ddof=0))
+        np.testing.assert_allclose(sorted(train_xf[f"{key}_xf"]), expected, atol=1e-4, err_msg=key)
+    for key in MINMAX_01:
+        values = raw["train"][key].astype(float)
+        expected = sorted((values - values.min()) / (values.max() - values.min()))
+        np.testing.assert_allclose(sorted(train_xf[f"{key}_xf"]), expected, atol=1e-5, err_msg=key)
+    for feature in ("Wilderness_Area", "Soil_Type"):
+        unseen = set(raw["eval"][feature]) - set(raw["train"][feature])
+        assert set(covertype["unseen_in_train"].get(feature, [])) == unseen, feature
