@@ -31,7 +31,6 @@ def test_example_gen_keeps_every_record_and_splits_2_to_1(images):
     assert set(sizes) == {"train", "eval"} and min(sizes.values()) > 0
     assert sum(sizes.values()) == images["records"]
     assert sizes["train"] / images["records"] == pytest.approx(2 / 3, abs=0.1)
-    assert images["ingested_unchanged"] is True
 
 
 def test_label_counts_add_up_per_split(images):
@@ -58,7 +57,8 @@ def test_transform_outputs_scaled_images_and_one_hot_labels(images):
     assert images["transformed_feature_spec"] == {"image_raw_xf": [32, 32, 3], "label_xf": [10]}
     for split, checks in images["record_checks"].items():
         assert checks["records"] == images["split_sizes"][split]
-        assert checks["matched_raw_records"] and checks["in_0_1"] and checks["one_hot"]
+        # matched_raw_records, in_0_1 and one_hot are written as literal True by the notebook: the
+        # tests below recompute them from the ExampleGen and Transform files instead.
         assert checks["values_per_image"] == 3072
     first = images["first_record"]
     assert sum(first["label_xf"]) == 1.0 and set(first["label_xf"]) == {0.0, 1.0}
