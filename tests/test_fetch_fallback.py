@@ -71,3 +71,42 @@ def test_fetch_many_reports_the_official_fallback(official_site, toy, tmp_path):
     toy([toy_entry(url=f"{official_site}/table.csv")])
     rows = datasets.fetch_many(["toy"], mirror=tmp_path / "empty-mirror")
     assert rows == [("toy", "table.csv", "fetched from official URL")]
+
+
+def reasons_for(mirror) -> tuple[str, ...]:
+    """Return the reasons DataNotAvailableError gives for toy/table.csv with `mirror`, offline."""
+    with pytest.raises(datasets.DataNotAvailableError) as info:
+        datasets.fetch("toy", mirror=mirror)
+    return info.value.reasons
+
+
+def test_each_source_tried_is_named_with_why_it_failed(toy, tmp_path, isolated, monkeypatch):
+    toy([toy_entry(url="http://example.invalid/table.csv")])
+    target = isolated / "toy" / "table.csv"
+    official = "official: http://example.invalid/table.csv skipped because LABS_OFFLINE is set"
+    assert reasons_for("") == (
+        f"cache: no file at {target}",
+        "mirror: none (LABS_DATA_MIRROR is not set)",
+        official,
+    )
+    missing = tmp_path / "no-mirror"
+    assert reasons_for(missing)[1] == f"mirror: directory {missing} does not exist"
+    empty = make_mirror(tmp_path / "mirror", {"other.csv": b"x\n"})
+    assert reasons_for(empty)[1] == f"mirror: {empty}/toy/table.csv not found (nor a .gz of it)"
+    unreachable = closed_port_url("").rstrip("/")
+    reason = reasons_for(unreachable)[1]
+    assert reason.startswith(f"mirror {unreachable}: ") and "Error" in reason
+    toy([toy_entry()])  # no official URL at all
+    assert reasons_for("")[2] == "official: no official URL, this file exists only in the course mirror"
+
+
+def test_a_registered_gz_file_is_taken_from_the_mirror_as_is(toy, tmp_path):
+    packed = gzip.compress(CONTENT)
+    toy([toy_entry("table.csv.gz", packed)])
+    # A .gz stands in for a plain file only: no .gz.gz for a registered .gz.
+    doubled = make_mirror(tmp_path / "doubled", {"table.csv.gz.gz": gzip.compress(packed)})
+    with pytest.raises(datasets.DataNotAvailableError, match="table.csv.gz not found"):
+        datasets.fetch("toy", mirror=doubled)
+    mirror = make_mirror(tmp_path / "mirror", {"table.csv.gz": packed})
+    fetched = datasets.fetch("toy", mirror=mirror)
+    assert fetched.path().read_bytes() == packed and fetched.data_source == "mirror"
