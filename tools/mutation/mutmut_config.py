@@ -19,7 +19,9 @@ def _pytest(files: list[str], options: str = "") -> str:
 
 # Each mutant's test run must take seconds: tests that start kernels or Beam pipelines are left out,
 # except the one Beam test that exercises the analyzer cache.
-DATA_TESTS = _pytest(["tests/test_datasets.py", "tests/test_fetch_fallback.py"], '-m "not data"')
+DATA_TESTS = _pytest(
+    ["tests/test_datasets.py", "tests/test_fetch_fallback.py", "tests/test_fetch_records.py"], '-m "not data"'
+)
 RUNNER_TESTS = _pytest(
     ["tests/test_runner.py", "tests/test_runner_outputs.py"],
     '-m "not notebook" -k "select or discover or raising_line or run_labs or progress_line or '
