@@ -168,11 +168,12 @@ def test_a_lab_writing_invalid_results_json_has_no_data_source(tmp_path):
     assert record["data_source"] == "-"
 
 
-def test_a_kernel_from_another_environment_is_refused(tmp_path, monkeypatch):
-    # A kernelspec whose interpreter lives outside this environment's bin/ (a symlink to ours).
+@pytest.fixture
+def other_kernel(tmp_path, monkeypatch) -> Path:
+    """Register kernel `other-python`, whose interpreter lies outside this environment; return its bin/."""
     other_bin = tmp_path / "other-env" / "bin"
     other_bin.mkdir(parents=True)
-    (other_bin / "python").symlink_to(sys.executable)
+    (other_bin / "python").symlink_to(sys.executable)  # the same Python, in another folder
     spec_dir = tmp_path / "jupyter" / "kernels" / "other-python"
     spec_dir.mkdir(parents=True)
     spec = {
@@ -181,16 +182,29 @@ def test_a_kernel_from_another_environment_is_refused(tmp_path, monkeypatch):
         "language": "python",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    monkeypatch.setenv(
-        "JUPYTER_PATH", str(tmp_path / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+    jupyter_path = str(tmp_path / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+    monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
+    return other_bin
+
+
+def test_check_kernel_says_which_interpreter_and_how_to_fix_it(other_kernel):
+    ours = Path(os.path.abspath(sys.executable)).parent
+    with pytest.raises(RuntimeError) as info:
+        runner._check_kernel("other-python")
+    assert str(info.value) == (
+        f"kernel 'other-python' runs {other_kernel / 'python'}, not this environment ({ours}); remove "
+        "the other 'other-python' kernelspec (`jupyter kernelspec list`) or unset JUPYTER_PATH"
     )
+
+
+def test_a_kernel_from_another_environment_is_refused(tmp_path, other_kernel):
     passing = Path(__file__).parent / "fixtures" / "notebooks" / "c0w1_lab_passing.ipynb"
     lab = runner.Lab(passing.stem, passing, "Passing fixture")
     result = runner.run_lab(
         lab, output_dir=tmp_path / "out", quick=True, timeout=60, kernel_name="other-python"
     )
     assert result.status == "failed"
-    assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_bin}")
+    assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_kernel}")
     assert result.results is None  # refused before the notebook ran
 
 
@@ -250,3 +264,31 @@ def test_source_index_maps_executed_cells_back_to_the_source(tmp_path):
     assert runner._source_index(path, 3, "y = 1") == 2
     assert runner._source_index(path, 5, "same = 1") == 4
     assert runner._source_index(path, 7, "not in the source") == 7
+
+
+def test_run_labs_defaults_run_one_at_a_time_with_seed_42_and_html(tmp_path, monkeypatch):
+    labs = [runner.Lab(f"c0w{i}_lab", tmp_path / f"c0w{i}_lab.ipynb", "") for i in (1, 2)]
+    running: list[str] = []
+    calls: list[dict] = []
+
+    def fake_run_lab(lab, **kwargs):
+        running.append(lab.name)
+        assert len(running) == 1, f"two labs at once: {running}"
+        calls.append(kwargs)
+        running.remove(lab.name)
+        return runner.LabResult(lab.name, "passed", 0.0, kwargs["quick"])
+
+    monkeypatch.setattr(runner, "run_lab", fake_run_lab)
+    results = runner.run_labs(labs, output_dir=tmp_path, quick=False, on_event=None)
+    assert [r.lab for r in results] == ["c0w1_lab", "c0w2_lab"]
+    assert [(c["seed"], c["html"], c["timeout"], c["quick"]) for c in calls] == [(42, True, None, False)] * 2
+
+
+def test_an_unknown_lab_name_lists_the_labs_one_per_line():
+    labs = [runner.Lab("c0w1_a", Path("a"), ""), runner.Lab("c0w2_b", Path("b"), "")]
+    with pytest.raises(runner.UnknownLabError) as info:
+        runner.select(labs, ["zzz"])
+    assert str(info.value) == "no lab matches 'zzz'. Available labs:\n  c0w1_a\n  c0w2_b"
+    with pytest.raises(runner.UnknownLabError) as info:
+        runner.select([], ["zzz"])
+    assert str(info.value) == "no lab matches 'zzz'. Available labs:\n  (none)"
