@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 
 import pytest
 import test_datasets
@@ -110,3 +111,45 @@ def test_a_registered_gz_file_is_taken_from_the_mirror_as_is(toy, tmp_path):
     mirror = make_mirror(tmp_path / "mirror", {"table.csv.gz": packed})
     fetched = datasets.fetch("toy", mirror=mirror)
     assert fetched.path().read_bytes() == packed and fetched.data_source == "mirror"
+
+
+def test_labs_offline_0_still_downloads(official_site, toy, monkeypatch):
+    monkeypatch.setenv("LABS_OFFLINE", "0")
+    toy([toy_entry(url=f"{official_site}/table.csv")])
+    assert_official(datasets.fetch("toy", mirror=""), official_site)
+
+
+def test_an_official_archive_is_kept_in_the_hidden_downloads_folder(toy, tmp_path, monkeypatch, isolated):
+    monkeypatch.delenv("LABS_OFFLINE")
+    site = tmp_path / "site"
+    site.mkdir()
+    with zipfile.ZipFile(site / "bundle.zip", "w") as archive:
+        archive.writestr("bundle/table.csv", CONTENT)
+    with serve(site) as url:
+        toy([toy_entry(url=f"{url}/bundle.zip", member="bundle/table.csv")])
+        datasets.fetch("toy", mirror="")
+    assert (isolated / "toy" / ".downloads" / "bundle.zip").is_file()  # fetched once, not re-downloaded
+    assert sorted(p.name for p in (isolated / "toy").iterdir()) == [
+        ".downloads",
+        "table.csv",
+        "table.csv.source.json",
+    ]
+
+
+def test_a_failed_download_is_named_with_its_url(toy, monkeypatch):
+    monkeypatch.delenv("LABS_OFFLINE")
+    url = closed_port_url("toy/table.csv")
+    toy([toy_entry(url=url)])
+    reason = reasons_for("")[2]
+    assert reason.startswith(f"official: {url}: ") and "Error" in reason
+
+
+def test_when_neither_full_nor_subset_is_there_the_message_covers_both(toy):
+    toy([toy_entry(), toy_entry("part.csv", b"a\n", variant="subset")])
+    with pytest.raises(datasets.DataNotAvailableError) as info:
+        datasets.fetch_best("toy", ["table.csv"], ["part.csv"], mirror="")
+    message = str(info.value)
+    assert message.startswith("toy/table.csv is not available")
+    full, subset = message.split("\n\nThe subset ['part.csv'] is not available either:\n")
+    assert subset.startswith("toy/part.csv is not available") and subset.rstrip().endswith("here.")
+    assert info.value.file == "part.csv"
