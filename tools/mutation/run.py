@@ -68,17 +68,30 @@ def main() -> int:
     parser.add_argument("--mutmut", default=str(ROOT / "build" / "mutmut" / "bin" / "mutmut"))
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutation")
     parser.add_argument("--tests-from", help="git revision whose tests/ to use (default: the checkout's)")
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="reuse OUT's earlier run: refresh its tests and the hooks, then test only its survivors again",
+    )
     parser.add_argument("files", nargs="*", help="target files (default: all in mutmut_config.TARGETS)")
     args = parser.parse_args()
     args.out = args.out.resolve()
     project = args.out / "project"
-    copy_project(project, args.tests_from)
+    if args.rerun_survivors:
+        shutil.rmtree(project / "tests")
+        shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(Path(__file__).parent / "mutmut_config.py", project / "mutmut_config.py")
+    else:
+        copy_project(project, args.tests_from)
     os.chdir(project)  # mutmut_config picks the test files that exist in this copy
     sys.path.insert(0, str(project))
     from mutmut_config import TARGETS
 
     start = time.perf_counter()
-    for path in args.files or list(TARGETS):
+    if args.rerun_survivors:
+        for n in _ids(mutmut(args.mutmut, ["results"], project).stdout, "Survived"):
+            mutmut(args.mutmut, ["run", str(n), "--no-progress", "--simple-output"], project)
+    for path in [] if args.rerun_survivors else args.files or list(TARGETS):
         _, tests = TARGETS[path]
         print(f"== {path}: {tests}", flush=True)
         done = mutmut(
