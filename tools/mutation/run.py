@@ -8,6 +8,7 @@ survivor's diff. mutmut itself lives in its own venv (build/mutmut), not in the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -62,6 +63,18 @@ def _ids(results: str, status: str) -> list[int]:
     return ids
 
 
+def _survivors(cache: Path) -> list[tuple[int, str]]:
+    """Return (mutant id, source file) of every surviving mutant in a mutmut cache."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(cache)) as db:
+        rows = db.execute(
+            "select m.id, s.filename from Mutant m join Line l on m.line = l.id "
+            "join SourceFile s on l.sourcefile = s.id where m.status = 'bad_survived'"
+        ).fetchall()
+    return [(int(n), str(filename)) for n, filename in rows]
+
+
 def main() -> int:
     """Run mutmut per target file and write the report; 0 even when mutants survive."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,8 +102,11 @@ def main() -> int:
 
     start = time.perf_counter()
     if args.rerun_survivors:
-        for n in _ids(mutmut(args.mutmut, ["results"], project).stdout, "Survived"):
-            mutmut(args.mutmut, ["run", str(n), "--no-progress", "--simple-output"], project)
+        for n, filename in _survivors(project / ".mutmut-cache"):
+            tests = TARGETS[filename][1]
+            mutmut(
+                args.mutmut, ["run", str(n), "--runner", tests, "--no-progress", "--simple-output"], project
+            )
     for path in [] if args.rerun_survivors else args.files or list(TARGETS):
         _, tests = TARGETS[path]
         print(f"== {path}: {tests}", flush=True)
