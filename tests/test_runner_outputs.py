@@ -272,9 +272,11 @@ def test_run_labs_defaults_run_one_at_a_time_with_seed_42_and_html(tmp_path, mon
     calls: list[dict] = []
 
     def fake_run_lab(lab, **kwargs):
+        import time
+
         running.append(lab.name)
-        assert len(running) == 1, f"two labs at once: {running}"
-        calls.append(kwargs)
+        time.sleep(0.3)  # long enough for a second worker to start the other lab
+        calls.append({**kwargs, "alongside": list(running)})
         running.remove(lab.name)
         return runner.LabResult(lab.name, "passed", 0.0, kwargs["quick"])
 
@@ -282,6 +284,7 @@ def test_run_labs_defaults_run_one_at_a_time_with_seed_42_and_html(tmp_path, mon
     results = runner.run_labs(labs, output_dir=tmp_path, quick=False, on_event=None)
     assert [r.lab for r in results] == ["c0w1_lab", "c0w2_lab"]
     assert [(c["seed"], c["html"], c["timeout"], c["quick"]) for c in calls] == [(42, True, None, False)] * 2
+    assert [c["alongside"] for c in calls] == [["c0w1_lab"], ["c0w2_lab"]]  # one at a time
 
 
 def test_an_unknown_lab_name_lists_the_labs_one_per_line():
@@ -292,3 +295,46 @@ def test_an_unknown_lab_name_lists_the_labs_one_per_line():
     with pytest.raises(runner.UnknownLabError) as info:
         runner.select([], ["zzz"])
     assert str(info.value) == "no lab matches 'zzz'. Available labs:\n  (none)"
+
+
+class _Terminal:
+    """A stand-in stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("jobs", "bar"), [(1, True), (2, False)])
+def test_a_progress_bar_only_for_one_lab_at_a_time_on_a_terminal(tmp_path, monkeypatch, jobs, bar):
+    labs = [runner.Lab(f"c0w{i}_lab", tmp_path / f"c0w{i}_lab.ipynb", "") for i in (1, 2)]
+    bars: list[bool] = []
+
+    def fake_run_lab(lab, **kwargs):
+        bars.append(kwargs["progress_bar"])
+        return runner.LabResult(lab.name, "passed", 0.0, True)
+
+    monkeypatch.setattr(runner, "run_lab", fake_run_lab)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    runner.run_labs(labs, output_dir=tmp_path, quick=True, jobs=jobs, on_event=None)
+    assert bars == [bar, bar]
+
+
+def test_two_jobs_run_two_labs_at_the_same_time(tmp_path, monkeypatch):
+    import threading
+
+    labs = [runner.Lab(f"c0w{i}_lab", tmp_path / f"c0w{i}_lab.ipynb", "") for i in (1, 2)]
+    both_started = threading.Barrier(2, timeout=10)  # breaks unless the two labs overlap
+
+    def fake_run_lab(lab, **kwargs):
+        both_started.wait()
+        return runner.LabResult(lab.name, "passed", 0.0, True)
+
+    monkeypatch.setattr(runner, "run_lab", fake_run_lab)
+    results = runner.run_labs(labs, output_dir=tmp_path, quick=True, jobs=2, on_event=None)
+    assert [r.status for r in results] == ["passed", "passed"], [r.error for r in results]

@@ -25,7 +25,8 @@ DATA_TESTS = _pytest(
 RUNNER_TESTS = _pytest(
     ["tests/test_runner.py", "tests/test_runner_outputs.py"],
     '-m "not notebook" -k "select or discover or raising_line or run_labs or progress_line or '
-    'source_index or invalid_results or kernel_from_another or check_kernel or unknown_lab"',
+    "source_index or invalid_results or kernel_from_another or check_kernel or unknown_lab or "
+    'progress_bar or two_jobs"',
 )
 FINGERPRINT_TESTS = _pytest(["tests/test_transform.py"], '-k "fingerprint or cache"')
 
