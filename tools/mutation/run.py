@@ -29,12 +29,32 @@ def copy_project(dest: Path, tests_from: str | None) -> None:
     ignore = shutil.ignore_patterns(".venv", "runs", ".git", "build", "__pycache__", ".pytest_cache", "cache")
     shutil.copytree(ROOT, dest, ignore=ignore)
     shutil.copy(Path(__file__).parent / "mutmut_config.py", dest / "mutmut_config.py")
+    for path in TARGET_FILES:
+        _parso_friendly(dest / path)
     if tests_from:
         shutil.rmtree(dest / "tests")
         archive = subprocess.run(
             ["git", "archive", tests_from, "tests"], cwd=ROOT, capture_output=True, check=True
         )
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+
+
+TARGET_FILES = (
+    "src/labs_utils/datasets/fetching.py",
+    "src/labs_utils/datasets/verify.py",
+    "src/labs_utils/runner.py",
+    "src/labs_utils/transform.py",
+)
+
+
+def _parso_friendly(path: Path) -> None:
+    """Rewrite `with (a as x, b,):` (Python 3.10) as `with a as x, b:`, which mutmut's parser reads."""
+    source = path.read_text(encoding="utf-8")
+    pattern = re.compile(r"with \(\n((?:\s+.+,\n)+)\s+\):")
+    joined = pattern.sub(
+        lambda m: "with " + ", ".join(x.strip().rstrip(",") for x in m[1].splitlines()) + ":", source
+    )
+    path.write_text(joined, encoding="utf-8")
 
 
 def mutmut(mutmut_bin: str, args: list[str], project: Path) -> subprocess.CompletedProcess:
