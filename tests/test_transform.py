@@ -308,8 +308,11 @@ def test_fingerprints_change_with_the_content(tmp_path):
     assert transform._fingerprint(frame) != transform._fingerprint(frame.rename(columns={"s": "t"}))
     rows = [{"v": [1, 2]}, {"v": []}]
     assert transform._fingerprint(rows) != transform._fingerprint([{"v": [1, 3]}, {"v": []}])
+    # the rows are what the pipeline reads; the index is not
+    assert transform._fingerprint(frame) == transform._fingerprint(frame.set_axis([10, 11]))
     path = tmp_path / "data.csv"
     path.write_text("x\n1\n")
-    before = transform._fingerprint(str(path))
+    before = transform._fingerprint(str(path)), transform._fingerprint([str(path)])
     path.write_text("x\n1\n2\n")
-    assert transform._fingerprint(str(path)) != before
+    assert transform._fingerprint(str(path)) != before[0]
+    assert transform._fingerprint([str(path)]) != before[1]  # a list of files, not of rows
