@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 
 # A mutant that deadlocks a test would hang mutmut 2.5's worker for good: `timeout` ends it first.
-PYTEST = "timeout 150 python -m pytest -x -q -p no:cacheprovider"
+PYTEST = "timeout --foreground 150 python -m pytest -x -q -p no:cacheprovider"
 
 
 def _pytest(files: list[str], options: str = "") -> str:
