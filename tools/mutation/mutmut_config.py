@@ -9,13 +9,15 @@ import ast
 import functools
 from pathlib import Path
 
-# A mutant that deadlocks a test would hang mutmut 2.5's worker for good: `timeout` ends it first.
-PYTEST = "timeout --foreground 150 python -m pytest -x -q -p no:cacheprovider"
+# A mutant that deadlocks a test hangs mutmut 2.5 for good when mutmut's own timeout (10 x the
+# baseline) kills only the direct child: `timeout` ends the tests first, well inside that limit.
+PYTEST = "python -m pytest -x -q -p no:cacheprovider"
 
 
-def _pytest(files: list[str], options: str = "") -> str:
+def _pytest(files: list[str], options: str = "", seconds: int = 60) -> str:
     """Return a pytest command over the test files that exist (earlier checkouts lack some)."""
-    return " ".join([PYTEST, *[f for f in files if Path(f).exists()], options])
+    limit = f"timeout --foreground -s KILL {seconds}"
+    return " ".join([limit, PYTEST, *[f for f in files if Path(f).exists()], options])
 
 
 # Each mutant's test run must take seconds: tests that start kernels or Beam pipelines are left out,
@@ -35,7 +37,7 @@ def _transform_tests(test: str) -> str:
     """Return the pytest command for one transform test, or for the older cache test when it is absent."""
     source = Path("tests/test_transform.py")
     present = source.exists() and f"def {test}(" in source.read_text(encoding="utf-8")
-    return _pytest([str(source)], f'-k "{test if present else "cache"}"')
+    return _pytest([str(source)], f'-k "{test if present else "cache"}"', seconds=600)
 
 
 # Per function: the one Beam test of the analyzer cache is slow, so the fingerprint gets its own.
