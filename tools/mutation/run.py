@@ -57,6 +57,18 @@ def _parso_friendly(path: Path) -> None:
     path.write_text(joined, encoding="utf-8")
 
 
+def _check_unmutated(project: Path) -> None:
+    """Refuse to reuse a scratch copy whose sources an interrupted mutmut run left mutated."""
+    for path in TARGET_FILES:
+        expected = project / f"{path}.expected"
+        shutil.copy(ROOT / path, expected)
+        _parso_friendly(expected)
+        same = expected.read_bytes() == (project / path).read_bytes()
+        expected.unlink()
+        if not same:
+            raise SystemExit(f"{project / path} differs from the checkout (an interrupted run?); run afresh")
+
+
 def mutmut(mutmut_bin: str, args: list[str], project: Path) -> subprocess.CompletedProcess:
     """Run mutmut in `project` with the project's Python first on PATH and its src/ importable."""
     env = {
@@ -111,6 +123,7 @@ def main() -> int:
     args.out = args.out.resolve()
     project = args.out / "project"
     if args.rerun_survivors:
+        _check_unmutated(project)
         shutil.rmtree(project / "tests")
         shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(Path(__file__).parent / "mutmut_config.py", project / "mutmut_config.py")
