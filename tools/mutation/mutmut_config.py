@@ -15,9 +15,14 @@ PYTEST = "python -m pytest -x -q -p no:cacheprovider"
 
 
 def _pytest(files: list[str], options: str = "", seconds: int = 60) -> str:
-    """Return a pytest command over the test files that exist (earlier checkouts lack some)."""
+    """Return a pytest command over the test files that exist (earlier checkouts lack some).
+
+    mutmut 2.5 counts only exit code 1 as "tests failed" (a killed run exits 137, a collection error
+    2), so any failure is reported as 1.
+    """
     limit = f"timeout --foreground -s KILL {seconds}"
-    return " ".join([limit, PYTEST, *[f for f in files if Path(f).exists()], options])
+    command = " ".join([limit, PYTEST, *[f for f in files if Path(f).exists()], options])
+    return f"sh -c '{command} || exit 1'"
 
 
 # Each mutant's test run must take seconds: tests that start kernels or Beam pipelines are left out,
