@@ -144,6 +144,8 @@ def test_an_invalid_results_json_is_no_results(tmp_path, content):
     path.write_text(content)
     assert runner._read_results(path) is None
     assert runner._read_results(tmp_path / "absent.json") is None
+    path.write_text('{"data_source": "mirror", "rows": 3}')
+    assert runner._read_results(path) == {"data_source": "mirror", "rows": 3}
 
 
 @pytest.mark.notebook
