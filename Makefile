@@ -15,7 +15,7 @@ export TZ := UTC
 # An offline mirror of the datasets beside the checkout is used when present (see README, "Data").
 export LABS_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: setup data labs lab exercises docs test unit test-browser conformance bench bench-setup lint lock clean
+.PHONY: setup data labs lab exercises docs test unit test-browser conformance bench bench-setup mutation lint lock clean
 
 # --- environment -------------------------------------------------------------
 setup: $(STAMP)
@@ -83,6 +83,14 @@ test-browser: data
 # Prints "skipped" and succeeds where no Python 3.10 exists; PY310=/path/to/python3.10 picks one.
 conformance: data
 	$(BIN)/python tools/conformance/conformance.py $(CONFORMANCE_ARGS)
+
+# Mutation testing (not in CI): mutmut, in its own venv, over the fetch/verify code, the runner and the
+# transform cache, in a scratch copy; report in build/mutation/report.md (see tools/mutation/SURVIVORS.md).
+MUTMUT := build/mutmut/bin/mutmut
+mutation: $(STAMP)
+	@test -x $(MUTMUT) || { $(PYTHON) -m venv build/mutmut && \
+	  build/mutmut/bin/pip install --quiet -r tools/mutation/requirements.txt; }
+	$(BIN)/python tools/mutation/run.py --mutmut $(MUTMUT) $(MUTATION_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks tools

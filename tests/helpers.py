@@ -57,3 +57,34 @@ def results_fixture(name: str) -> Any:
         return passed_results(lab_run(name))
 
     return results
+
+
+def split_files(lab_dir: Path, component: str, split: str) -> list[Path]:
+    """Return the record files a pipeline component wrote for `split` in a lab run's folder.
+
+    Looks for `<component>/<artifact>/<execution id>/Split-<split>/*` anywhere below the lab
+    folder and insists on exactly one such split folder.
+    """
+    folders = [p for p in lab_dir.rglob(f"Split-{split}") if component in p.parts and p.is_dir()]
+    assert len(folders) == 1, f"expected one {component} Split-{split} folder under {lab_dir}: {folders}"
+    files = sorted(p for p in folders[0].iterdir() if p.is_file())
+    assert files, f"{folders[0]} holds no files"
+    return files
+
+
+def read_example_rows(files: list[Path]) -> list[dict[str, Any]]:
+    """Return the tf.Examples of (gzip) TFRecord files as rows: scalar features unwrapped, bytes decoded."""
+    import tensorflow as tf
+
+    compression = "GZIP" if files[0].suffix == ".gz" else ""
+    rows = []
+    for record in tf.data.TFRecordDataset([str(f) for f in files], compression_type=compression):
+        example = tf.train.Example.FromString(record.numpy())
+        row = {}
+        for name, feature in example.features.feature.items():
+            kind = feature.WhichOneof("kind")
+            values = list(getattr(feature, kind).value) if kind else []
+            values = [v.decode() if isinstance(v, bytes) else v for v in values]
+            row[name] = values[0] if len(values) == 1 else values
+        rows.append(row)
+    return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import results_fixture
+from helpers import read_example_rows, results_fixture, split_files
 
 pytestmark = pytest.mark.notebook
 
@@ -64,8 +64,38 @@ def test_traffic_schema_from_both_splits_leaves_no_anomalies_and_oov_ids_for_eva
     for feature in TEXT_FEATURES:
         unseen = traffic["eval_values_not_in_train"][feature]
         oov_ids = traffic["eval_oov_ids"][feature]
-        # every eval row with a string train lacks gets an OOV id, so at least one per such value
-        assert oov_ids >= len(unseen) if unseen else oov_ids == 0, feature
+        # OOV ids go exactly to the eval rows whose string the train vocabulary lacks
+        assert (oov_ids > 0) == bool(unseen), feature
+
+
+@pytest.fixture(scope="module")
+def traffic_splits(lab_run, traffic) -> dict[str, dict[str, pd.DataFrame]]:
+    """The traffic run's ExampleGen and Transform split files, read back as DataFrames."""
+    lab_dir = lab_run(TRAFFIC).notebook.parent
+    return {
+        component: {
+            split: pd.DataFrame(read_example_rows(split_files(lab_dir, component, split)))
+            for split in ("train", "eval")
+        }
+        for component in ("CsvExampleGen", "Transform")
+    }
+
+
+def test_traffic_label_threshold_and_oov_ids_recomputed_from_the_split_files(traffic, traffic_splits):
+    raw, transformed = traffic_splits["CsvExampleGen"], traffic_splits["Transform"]
+    assert {s: len(f) for s, f in raw.items()} == traffic["split_sizes"]
+    mean = raw["train"]["traffic_volume"].mean()  # the label: busier than the train mean
+    assert traffic["label"]["mean_threshold"] == pytest.approx(mean)
+    for split in ("train", "eval"):
+        assert len(transformed[split]) == len(raw[split])
+        assert transformed[split]["traffic_volume_xf"].sum() == (raw[split]["traffic_volume"] > mean).sum()
+    assert traffic["label"]["train_share_above"] == pytest.approx(
+        (raw["train"]["traffic_volume"] > mean).mean()
+    )
+    for feature in TEXT_FEATURES:
+        unseen = set(raw["eval"][feature]) - set(raw["train"][feature])
+        assert set(traffic["eval_values_not_in_train"][feature]) == unseen, feature
+        assert traffic["eval_oov_ids"][feature] == raw["eval"][feature].isin(unseen).sum(), feature
 
 
 def test_traffic_transformed_schema(traffic):
@@ -244,3 +274,25 @@ def test_covertype_lineage_leads_to_examples_and_the_imported_schema(covertype):
     outputs = covertype["transform_outputs"]
     assert outputs["transformed_examples"] == ["Examples", {"split_names": '["train", "eval"]'}]
     assert outputs["updated_analyzer_cache"] == ["TransformCache", {}]
+
+
+def test_covertype_scaling_and_unseen_values_recomputed_from_the_split_files(lab_run, covertype):
+    lab_dir = lab_run(COVERTYPE).notebook.parent
+    raw = {
+        s: pd.DataFrame(read_example_rows(split_files(lab_dir, "CsvExampleGen", s)))
+        for s in ("train", "eval")
+    }
+    train_xf = pd.DataFrame(read_example_rows(split_files(lab_dir, "Transform", "train")))
+    assert {s: len(frame) for s, frame in raw.items()} == covertype["split_sizes"]
+    assert len(train_xf) == len(raw["train"])
+    for key in Z_SCORE:  # z-scores with the train mean and (population) standard deviation
+        values = raw["train"][key].astype(float)
+        expected = sorted((values - values.mean()) / values.std(ddof=0))
+        np.testing.assert_allclose(sorted(train_xf[f"{key}_xf"]), expected, atol=1e-4, err_msg=key)
+    for key in MINMAX_01:
+        values = raw["train"][key].astype(float)
+        expected = sorted((values - values.min()) / (values.max() - values.min()))
+        np.testing.assert_allclose(sorted(train_xf[f"{key}_xf"]), expected, atol=1e-5, err_msg=key)
+    for feature in ("Wilderness_Area", "Soil_Type"):
+        unseen = set(raw["eval"][feature]) - set(raw["train"][feature])
+        assert set(covertype["unseen_in_train"].get(feature, [])) == unseen, feature

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from helpers import results_fixture
+from helpers import passed_results, read_example_rows, results_fixture, split_files
 
 from labs_utils import datasets
 
@@ -167,3 +168,42 @@ def test_iterative_lab_validator_read_the_imported_schema(iterative_lab):
     assert mlmd["validator_schema_is_imported"] is True
     assert mlmd["validator_schema_age_domain"] == [17, 90]
     assert mlmd["inferred_schema_consumers"] == 0
+
+
+# --- facts recomputed from the data and the runs' split files, independently of the notebooks ---
+
+
+@pytest.mark.parametrize("name", [TRANSFORM, ITERATIVE])
+def test_unseen_categories_recomputed_from_the_example_gen_splits(lab_run, name):
+    results = passed_results(lab_run(name))
+    lab_dir = lab_run(name).notebook.parent
+    split = {
+        s: pd.DataFrame(read_example_rows(split_files(lab_dir, "CsvExampleGen", s)))
+        for s in ("train", "eval")
+    }
+    assert {s: len(frame) for s, frame in split.items()} == results["split_sizes"]
+    unseen = {}
+    for feature in CATEGORICAL:
+        values = set(split["eval"][feature].dropna()) - set(split["train"][feature].dropna())
+        if values:
+            unseen[feature] = values
+    assert {f: set(v) for f, v in results["unseen_in_train"].items()} == unseen
+
+
+def test_transform_lab_age_buckets_recomputed_from_the_transformed_examples(lab_run, transform_lab):
+    lab_dir = lab_run(TRANSFORM).notebook.parent
+    train = pd.DataFrame(read_example_rows(split_files(lab_dir, "Transform", "train")))
+    raw = pd.DataFrame(read_example_rows(split_files(lab_dir, "CsvExampleGen", "train")))
+    counts = train["age_xf"].value_counts().sort_index()
+    assert counts.index.tolist() == [0, 1, 2, 3]
+    assert counts.tolist() == transform_lab["age_bucket_counts"]
+    # each bucket starts at the youngest age in it, in order
+    starts = [int(raw["age"][train["age_xf"] == b].min()) for b in range(4)]
+    assert starts == transform_lab["age_bucket_starts"]
+
+
+def test_mlmd_lab_rows_and_gaps_recomputed_with_pandas(mlmd_lab):
+    frame = pd.read_csv(datasets.fetch("chicago_taxi", ["data.csv"]).path("data.csv"))
+    assert (len(frame), frame.shape[1]) == (mlmd_lab["rows"], mlmd_lab["columns"])
+    gaps = sorted(frame.columns[frame.isna().any()])
+    assert sorted(mlmd_lab["schema"]["columns_with_gaps"]) == gaps

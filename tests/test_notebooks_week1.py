@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import results_fixture
 
@@ -151,3 +153,43 @@ def test_diabetes_frozen_schema_reloads_with_environments(diabetes):
     label = next(f for f in schema.feature if f.name == "readmitted")
     assert list(label.not_in_environment) == ["SERVING"]
     assert len(schema.feature) == 48
+
+
+# --- lesson facts recomputed with pandas from the data, independently of the notebooks' code ----
+
+
+def test_census_slice_sizes_are_the_sexes_of_the_first_80_percent(census):
+    from labs_utils import datasets
+
+    df = datasets.load_census_adult()
+    assert len(df) == census["rows"]
+    train = df.iloc[: len(df) - math.ceil(0.2 * len(df))]  # ordered split, eval rounded up
+    counts = train["sex"].value_counts()
+    assert census["slices"] == {
+        "All Examples": len(train),
+        "sex_Male": int(counts["Male"]),
+        "sex_Female": int(counts["Female"]),
+    }
+
+
+def test_diabetes_comparator_distances_are_the_largest_share_changes(diabetes):
+    from labs_utils import datasets
+
+    df = datasets.load_diabetes()
+    train_len = int(0.7 * len(df))
+    eval_len = (len(df) - train_len) // 2
+    train, evaluation = df.iloc[:train_len], df.iloc[train_len : train_len + eval_len]
+    serving = df.iloc[train_len + eval_len :]
+    pairs = {("diabetesMed", "skew"): serving, ("payer_code", "drift"): evaluation}
+    for m in diabetes["comparators"]["measured"]:
+        other = pairs[(m["feature"], m["comparator"])]
+        shares = pd.concat(
+            [
+                train[m["feature"]].value_counts(normalize=True),
+                other[m["feature"]].value_counts(normalize=True),
+            ],
+            axis=1,
+        ).fillna(0.0)
+        largest = float((shares.iloc[:, 0] - shares.iloc[:, 1]).abs().max())
+        assert m["value"] == pytest.approx(largest, abs=1e-6), (m["feature"], m["comparator"])
+        assert m["exceeded"] == (largest > m["threshold"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from helpers import results_fixture
 
@@ -49,7 +50,38 @@ def test_simple_new_rows_use_the_training_statistics(simple):
     assert new["y_normalized"] == pytest.approx([1.5, -0.5])
     assert new["x_centered_times_y_normalized"] == pytest.approx([3.0, 1.0])
     assert new["s_integerized"] == [1, -1]
-    assert simple["record_batch_path_matches"] is True
+
+
+def test_simple_record_batch_path_gives_the_same_rows(simple):
+    batch = simple["record_batch_path"]  # transform.transform_data's rows, in input order
+    assert set(batch) == set(simple["transformed"])
+    for name, values in simple["transformed"].items():
+        assert batch[name] == pytest.approx(values), name
+
+
+def test_simple_graphs_and_examples_on_disk_give_the_hand_derived_values(lab_run):
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    from labs_utils import transform
+
+    lab_dir = lab_run(SIMPLE).notebook.parent
+    raw = {"x": tf.constant([1.0, 2.0, 3.0]), "y": tf.constant([1.0, 2.0, 3.0])}
+    raw["s"] = tf.constant(["hello", "world", "hello"])
+    hand = {
+        "x_centered": [-1.0, 0.0, 1.0],
+        "y_normalized": [0.0, 0.5, 1.0],
+        "x_centered_times_y_normalized": [0.0, 0.0, 1.0],
+        "s_integerized": [0, 1, 0],
+    }
+    for graph in (lab_dir / "transform_graph", lab_dir / "record_batches" / "transform_graph"):
+        out = tft.TFTransformOutput(str(graph)).transform_raw_features(raw)
+        for name, values in hand.items():
+            assert out[name].numpy().tolist() == pytest.approx(values), (graph, name)
+    written = transform.load_example_files(str(lab_dir / "transformed_examples" / "part*.gz"))
+    written = written.sort_values("x_centered").reset_index(drop=True)
+    for name, values in hand.items():
+        assert written[name].tolist() == pytest.approx(values), name
 
 
 # --- c2w2_lab_feature_selection_breast_cancer ------------------------------------------------------
@@ -102,3 +134,37 @@ def test_selection_metrics_are_in_their_own_columns(chosen):
             name
         )
         assert m["accuracy"] > 0.8, name
+
+
+def test_selection_correlation_filter_recomputed_with_numpy(chosen):
+    from labs_utils import datasets
+
+    df = datasets.load_breast_cancer()
+    malignant = (df["diagnosis"] == "M").to_numpy(dtype=float)
+    features = chosen["feature_names"]
+    r = {f: np.corrcoef(df[f].to_numpy(dtype=float), malignant)[0, 1] for f in features}
+    assert chosen["rows"] == len(df) and chosen["split_sizes"]["test"] == math.ceil(0.2 * len(df))
+    assert set(chosen["methods"]["correlation"]["features"]) == {f for f in features if abs(r[f]) > 0.2}
+    positives = chosen["test_class_counts"]["malignant"]
+    assert positives / chosen["split_sizes"]["test"] == pytest.approx(malignant.mean(), abs=0.01)
+
+
+def test_selection_importance_and_l1_picks_recomputed_with_scikit_learn(chosen):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.svm import LinearSVC
+
+    from labs_utils import datasets, selection
+
+    df = datasets.load_breast_cancer()
+    X = df.drop(columns=[c for c in ["id", "Unnamed: 32", "diagnosis"] if c in df.columns])
+    y = (df["diagnosis"] == "M").astype(int)
+    X_train, _, y_train, _ = selection.split_and_scale(X, y, test_size=0.2, random_state=123)
+    seed = chosen["seed"]
+    forest = RandomForestClassifier(random_state=seed).fit(X_train, y_train)
+    important = [f for f, w in zip(X_train.columns, forest.feature_importances_, strict=True) if w >= 0.013]
+    assert chosen["methods"]["importance"]["features"] == important
+    svm = LinearSVC(C=1.0, penalty="l1", dual=False, max_iter=10_000, random_state=seed).fit(X_train, y_train)
+    # an L1 penalty zeroes weights; SelectFromModel keeps those above 1e-5 for such models
+    nonzero = [f for f, w in zip(X_train.columns, np.abs(svm.coef_[0]), strict=True) if w > 1e-5]
+    assert 0 < len(nonzero) < len(X_train.columns)
+    assert chosen["methods"]["l1"]["features"] == nonzero

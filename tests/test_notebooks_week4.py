@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 from helpers import results_fixture
+
+from labs_utils import datasets
 
 pytestmark = pytest.mark.notebook
 
@@ -27,7 +34,6 @@ def test_weather_lab_splits_by_time_and_windows_in_order(weather):
     assert weather["features_shape"] == [72, weather["history_hours"], 13]
     assert weather["target_shape"] == [72, 1]
     assert weather["target_offset_rows"] == 72
-    assert weather["sentinels_in_data"] > 0 or weather["corrupted_row"] is not None
     assert set(weather["test_min_max"]) == set(features)
     assert len(weather["sample_targets"]) == 5
     assert all(0.0 <= v <= 1.0 for v in weather["sample_features"].values())  # a train window
@@ -44,7 +50,6 @@ def test_weather_lab_on_the_slice_uses_short_windows(weather):
 
 
 def test_signals_lab_cleans_splits_by_user_and_windows(signals):
-    assert signals["synthetic"] == (signals["data_source"] == "synthetic")
     assert set(signals["vocabulary"]) == ACTIVITIES and len(signals["vocabulary"]) == 6
     assert signals["lines_read"] == signals["lines_kept"] + sum(signals["lines_dropped"].values())
     assert sum(signals["split_sizes"].values()) == signals["lines_kept"]
@@ -63,3 +68,43 @@ def test_signals_lab_synthetic_log_has_malformed_lines_of_each_kind(signals):
     assert all(count > 0 for count in signals["lines_dropped"].values())
     assert len(signals["users"]["train"]) == 30 and len(signals["users"]["test"]) == 6
     assert signals["windows_spanning_users"] > 0  # why the label is a vote
+
+
+# --- facts recomputed from the data and the run's files, independently of the notebooks' code ---
+
+WV, MAX_WV, SENTINEL = "wv (m/s)", "max. wv (m/s)", -9999.0
+QUICK_ROWS = 20_000  # the weather lab's quick mode reads at most this many rows
+
+
+def test_weather_sentinels_are_counted_in_the_data_and_injected_only_when_absent(lab_run, weather):
+    source = datasets.fetch_jena_climate(quick=True).path()
+    data = pd.read_csv(source, nrows=QUICK_ROWS)
+    assert weather["input_rows"] == len(data)
+    sentinels = int((data[[WV, MAX_WV]] == SENTINEL).to_numpy().sum())
+    assert weather["sentinels_in_data"] == sentinels
+    (used,) = list(lab_run(WEATHER).notebook.parent.rglob("jena_input.csv"))
+    fed = pd.read_csv(used)
+    changed = sorted(set(np.flatnonzero((fed.fillna(0) != data.fillna(0)).any(axis=1).to_numpy())))
+    if sentinels:
+        assert weather["corrupted_row"] is None and changed == []
+    else:  # one row corrupted on purpose, in both wind columns, and nothing else touched
+        row = weather["corrupted_row"]
+        assert changed == [row] and row < weather["split_sizes"]["train"]
+        assert (fed.loc[row, [WV, MAX_WV]] == SENTINEL).all()
+
+
+def test_signals_line_counts_and_users_recomputed_from_the_log_it_read(lab_run, signals):
+    lab_dir = lab_run(SIGNALS).notebook.parent
+    quick_logs = list(lab_dir.rglob("wisdm_quick.txt"))
+    if signals["data_source"] == "synthetic":
+        assert quick_logs == []  # the synthetic log is used whole
+        log = datasets.fetch_wisdm_raw(quick=True).path()
+    else:
+        (log,) = quick_logs
+    lines = Path(log).read_bytes().splitlines()
+    assert signals["lines_read"] == len(lines)
+    users = Counter(int(line.split(b",")[0]) for line in lines if line.split(b",")[0].strip().isdigit())
+    if signals["data_source"] != "synthetic":
+        assert max(users.values()) <= 1_500  # quick mode: the first 1,500 lines of each user
+    assert set(signals["users"]["train"]) == {u for u in users if u <= 30}
+    assert set(signals["users"]["test"]) == {u for u in users if u > 30}

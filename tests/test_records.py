@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 
 from labs_utils import records  # noqa: E402
 

@@ -108,3 +108,27 @@ def test_plots_return_figures(split, data):
     assert isinstance(bars, Figure) and isinstance(heat, Figure)
     assert len(bars.axes[0].patches) == 2 * len(selection.METRICS)
     assert heat.axes[0].get_images()[0].get_array().shape == (9, 9)
+
+
+@pytest.fixture(scope="module")
+def noise_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """Labels unrelated to 10 noise features: what a model learns here depends on its seed."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({f"n{i}": rng.normal(size=300) for i in range(10)})
+    y = pd.Series(rng.integers(0, 2, size=300), name="y")
+    return selection.split_and_scale(X, y)
+
+
+def test_the_split_is_the_same_on_every_call(data):
+    first, again = selection.split_and_scale(*data), selection.split_and_scale(*data)
+    assert list(first[0].index) == list(again[0].index)
+    assert list(first[1].index) == list(again[1].index)
+
+
+def test_the_harness_forest_is_seeded(noise_split):
+    X_train, X_test, y_train, _ = noise_split
+    first = selection.fit_predict(X_train, X_test, y_train, random_state=47)
+    again = selection.fit_predict(X_train, X_test, y_train, random_state=47)
+    other = selection.fit_predict(X_train, X_test, y_train, random_state=48)
+    assert (first == again).all()
+    assert (other != first).any(), "on pure noise another seed gives other predictions"

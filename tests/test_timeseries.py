@@ -9,8 +9,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
-
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf
 
 from labs_utils import timeseries  # noqa: E402
 

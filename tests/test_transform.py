@@ -275,3 +275,45 @@ def test_dict_rows_run_multi_threaded_and_rerun_into_the_same_dirs_from_the_cach
     assert sorted(p.name for p in graph.iterdir()) == ["transform_fn", "transformed_metadata"]
     assert again.transformed_examples == {"train": sorted((examples / "Split-train").iterdir())}
     assert len(again.transformed_examples["train"]) == 1
+
+
+def scale_fn(inputs):
+    """Scale x to [0, 1] with the analyzed min and max: the output shows which data was analyzed."""
+    return {"x_scaled": tft.scale_to_0_1(inputs["x"])}
+
+
+def test_the_analyzer_cache_is_keyed_by_the_data_and_read_back(tmp_path, monkeypatch):
+    small = pd.DataFrame({"x": [0.0, 5.0, 10.0]})
+    wide = pd.DataFrame({"x": [0.0, 5.0, 20.0]})
+    cache = tmp_path / "cache"
+
+    def run(frame: pd.DataFrame, name: str) -> list[float]:
+        result = transform.transform_data(scale_fn, frame, output_dir=tmp_path / name, cache_dir=cache)
+        return result.transformed["train"]["x_scaled"].tolist()
+
+    assert run(small, "a") == pytest.approx([0.0, 0.5, 1.0])
+    (entry,) = cache.iterdir()
+    assert entry.name == f"train-{transform._fingerprint(small)}"  # keyed by the data's fingerprint
+    # A cached entry is read back: give the wide data the small data's key, and the stored
+    # analyzer results (max 10) are what the transform uses instead of the wide data's max 20.
+    # (That the key changes with the data is test_fingerprints_change_with_the_content.)
+    small_key = transform._fingerprint(small)
+    monkeypatch.setattr(transform, "_fingerprint", lambda source: small_key)
+    assert run(wide, "b") == pytest.approx([0.0, 0.5, 2.0])
+
+
+def test_fingerprints_change_with_the_content(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
+    assert transform._fingerprint(frame) == transform._fingerprint(frame.copy())
+    assert transform._fingerprint(frame) != transform._fingerprint(frame.assign(x=[1.0, 2.5]))
+    assert transform._fingerprint(frame) != transform._fingerprint(frame.rename(columns={"s": "t"}))
+    rows = [{"v": [1, 2]}, {"v": []}]
+    assert transform._fingerprint(rows) != transform._fingerprint([{"v": [1, 3]}, {"v": []}])
+    # the rows are what the pipeline reads; the index is not
+    assert transform._fingerprint(frame) == transform._fingerprint(frame.set_axis([10, 11]))
+    path = tmp_path / "data.csv"
+    path.write_text("x\n1\n")
+    before = transform._fingerprint(str(path)), transform._fingerprint([str(path)])
+    path.write_text("x\n1\n2\n")
+    assert transform._fingerprint(str(path)) != before[0]
+    assert transform._fingerprint([str(path)]) != before[1]  # a list of files, not of rows

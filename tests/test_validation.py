@@ -6,8 +6,7 @@ matplotlib.use("Agg")
 
 import pandas as pd
 import pytest
-
-tfdv = pytest.importorskip("tensorflow_data_validation")
+import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 
 from labs_utils import validation  # noqa: E402

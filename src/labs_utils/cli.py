@@ -185,7 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     """Print the labs as a markdown table."""
-    labs = runner.discover(args.notebooks)
+    try:
+        labs = runner.discover(args.notebooks)
+    except FileNotFoundError as err:
+        return _usage_error(err)
     print(tabulate([(lab.name, lab.title) for lab in labs], headers=["lab", "title"], tablefmt="github"))
     return 0
 
@@ -277,12 +280,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         labs = runner.select(runner.discover(args.notebooks), args.names)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         jobs = [int(j) for j in args.jobs.split(",") if j.strip()]
-    except (runner.UnknownLabError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (runner.UnknownLabError, FileNotFoundError) as err:
+        return _usage_error(err)
+    except ValueError:
+        return _usage_error(f"--jobs takes comma-separated whole numbers, e.g. 1,2 (got {args.jobs!r})")
+    if not labs:
+        return _usage_error("no lab notebooks found")
+    if not modes:
+        return _usage_error("--modes names no mode; use quick and/or full")
     if bad := sorted(set(modes) - {"quick", "full"}):
-        print(f"error: unknown mode(s) {bad}; use quick and/or full", file=sys.stderr)
-        return 2
+        return _usage_error(f"unknown mode(s) {bad}; use quick and/or full")
+    if not jobs or min(jobs) < 1:
+        return _usage_error(f"--jobs needs numbers of at least 1 (got {args.jobs!r})")
+    if args.timeout < 0:
+        return _usage_error(f"--timeout must be 0 (no limit) or more seconds (got {args.timeout:g})")
     per_lab, per_run = report.bench(
         labs, output_dir=args.output, modes=modes, jobs=jobs, timeout=args.timeout or None
     )
@@ -294,6 +305,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_strip(args: argparse.Namespace) -> int:
     """Strip outputs and run metadata from notebooks in place."""
     paths = args.paths or [runner.default_notebooks_dir()]
+    try:
+        hygiene.notebook_paths(paths)  # check every path before changing any notebook
+    except FileNotFoundError as err:
+        return _usage_error(err)
     changed = hygiene.strip_outputs(paths)
     for path in changed:
         print(f"stripped {path}")
@@ -303,7 +318,10 @@ def _cmd_strip(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Print hygiene problems; 1 if there are any."""
-    notebooks = hygiene.notebook_paths(args.paths or [runner.default_notebooks_dir()])
+    try:
+        notebooks = hygiene.notebook_paths(args.paths or [runner.default_notebooks_dir()])
+    except FileNotFoundError as err:
+        return _usage_error(err)
     problems = [p for path in notebooks for p in hygiene.check_notebook_hygiene(path)]
     for problem in problems:
         print(problem)
@@ -316,11 +334,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_exercises(args: argparse.Namespace) -> int:
     """Write (or with --check, compare) the learner copies; 1 if --check finds a stale copy."""
+    try:
+        sources = exercises.assignment_notebooks(args.notebooks)
+    except FileNotFoundError as err:
+        return _usage_error(err)
     if args.check:
         out = args.output or exercises.default_exercises_dir()
         stale = [
             out / source.name
-            for source in exercises.assignment_notebooks(args.notebooks)
+            for source in sources
             if not (out / source.name).is_file()
             or (out / source.name).read_text(encoding="utf-8") != exercises.generate(source)
         ]
@@ -341,8 +363,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             args.path, output_dir=args.output, quick=not args.full, timeout=args.timeout or None
         )
     except (FileNotFoundError, KeyError) as err:
-        print(f"error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
-        return 2
+        return _usage_error(err.args[0] if isinstance(err, KeyError) else err)
     print(exercises.score_table(result.verdicts))
     where = f"; executed notebook: {result.notebook}" if result.notebook else ""
     print(f"\nScore {result.score}/{result.total} in {result.seconds:.0f} s{where}")
@@ -364,11 +385,15 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     from labs_utils import datasets
 
     if not args.names and not args.all:
-        print("error: name the datasets to fetch or pass --all (see `labs data list`)", file=sys.stderr)
-        return 2
+        return _usage_error("name the datasets to fetch or pass --all (see `labs data list`)")
+    if args.names and args.all:
+        return _usage_error("name datasets or pass --all, not both")
+    registered = sorted(datasets.registry())
+    if unknown := sorted(set(args.names) - set(registered)):
+        return _usage_error(f"unknown dataset(s) {unknown}; registered: {registered} (see `labs data list`)")
     try:
         rows = datasets.fetch_many(None if args.all else args.names, allow_missing=args.allow_missing)
-    except (datasets.DataNotAvailableError, ValueError) as err:  # ValueError: unknown name, bad hash
+    except (datasets.DataNotAvailableError, ValueError) as err:  # ValueError: a bad hash
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
@@ -396,6 +421,12 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
     checked = sum(not row[2].startswith("not cached") for row in rows)
     print(f"\n{checked} cached file(s) re-hashed, {len(bad)} mismatch(es)")
     return 1 if bad else 0
+
+
+def _usage_error(err: Exception | str) -> int:
+    """Print an `error:` line for a bad argument and return 2, the exit code for usage errors."""
+    print(f"error: {err}", file=sys.stderr)
+    return 2
 
 
 def _short(row: tuple[str, str, str], width: int = 60) -> tuple[str, str, str]:

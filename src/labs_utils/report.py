@@ -194,7 +194,10 @@ def write_bench(per_lab: pd.DataFrame, per_run: pd.DataFrame, output_dir: str | 
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    wide = per_lab.pivot_table(index="lab", columns="setting", values=["seconds", "peak_mb"], aggfunc="first")
+    # dropna=False keeps a column whose values are all missing (no memory sample, e.g. no kernel).
+    wide = per_lab.pivot_table(
+        index="lab", columns="setting", values=["seconds", "peak_mb"], aggfunc="first", dropna=False
+    )
     settings = list(dict.fromkeys(per_lab["setting"]))  # run order, not alphabetical
     wide = wide[[(value, setting) for value in ("seconds", "peak_mb") for setting in settings]]
     wide.columns = [f"{value} ({setting})" for value, setting in wide.columns]
