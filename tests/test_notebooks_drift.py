@@ -57,6 +57,18 @@ def test_stuck_rain_sensor_windows_recomputed_from_raw_data(drift_lab, traffic):
         assert rain[quarter]["distance"] == pytest.approx(1.0) and rain[quarter]["drifted"]
 
 
+def test_weather_main_distances_recomputed_from_raw_data(drift_lab, traffic):
+    """Each quarter's L-infinity distance of weather_main, from value shares counted with pandas."""
+    reference_window = drift_lab["traffic_drift"]["reference_window"]
+    shares = traffic.groupby("quarter")["weather_main"].value_counts(normalize=True)
+    reference = shares[reference_window]
+    rows = [r for r in drift_lab["traffic_drift"]["table"] if r["feature"] == "weather_main"]
+    assert len(rows) == len(drift_lab["traffic_drift"]["windows"]) - 1  # every window but the reference
+    for row in rows:
+        expected = shares[row["window"]].sub(reference, fill_value=0).abs().max()
+        assert row["distance"] == pytest.approx(expected, abs=1e-9), row["window"]  # JSON keeps 10 digits
+
+
 def test_winter_quarters_drift_in_temperature(drift_lab, traffic):
     winters = sorted(q for q in traffic["quarter"].unique() if q.endswith("Q1"))
     assert drift_lab["traffic_drift"]["winter_quarters"] == winters
