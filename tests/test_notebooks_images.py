@@ -55,11 +55,7 @@ def test_schema_has_two_required_fixed_shape_features_and_no_anomalies(images):
 
 def test_transform_outputs_scaled_images_and_one_hot_labels(images):
     assert images["transformed_feature_spec"] == {"image_raw_xf": [32, 32, 3], "label_xf": [10]}
-    for split, checks in images["record_checks"].items():
-        assert checks["records"] == images["split_sizes"][split]
-        # matched_raw_records, in_0_1 and one_hot are written as literal True by the notebook: the
-        # tests below recompute them from the ExampleGen and Transform files instead.
-        assert checks["values_per_image"] == 3072
+    assert images["transformed_records"] == images["split_sizes"]  # counted in the Transform output
     first = images["first_record"]
     assert sum(first["label_xf"]) == 1.0 and set(first["label_xf"]) == {0.0, 1.0}
     assert first["label_xf"].index(1.0) == first["label"]
@@ -72,8 +68,6 @@ def test_analysed_pixel_range_matches_the_train_pixels(images):
     assert 0 <= pixels["train_min"] < pixels["train_max"] <= 255
     assert pixels["graph_min"] == pytest.approx(pixels["train_min"], abs=1e-3)
     assert pixels["graph_max"] == pytest.approx(pixels["train_max"], abs=1e-3)
-    assert images["max_scaling_error"] < 1e-6
-    assert images["timings"]["transform_rows_per_second"] > 0
 
 
 # --- facts recomputed from the run's own files, independently of the notebook's code -----------
@@ -160,3 +154,4 @@ def test_transformed_examples_are_the_raw_pixels_scaled_by_the_train_range(image
             assert np.abs(unscaled - pixels).max() < 1e-3, "not a pixel scaled by the train range"
             found[(pixels.astype(np.uint8).tobytes(), int(one_hot.argmax()))] += 1
         assert found == expected, f"{split}: transformed records do not match the raw ones"
+        assert sum(found.values()) == images["transformed_records"][split]

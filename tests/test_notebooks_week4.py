@@ -108,3 +108,71 @@ def test_signals_line_counts_and_users_recomputed_from_the_log_it_read(lab_run, 
         assert max(users.values()) <= 1_500  # quick mode: the first 1,500 lines of each user
     assert set(signals["users"]["train"]) == {u for u in users if u <= 30}
     assert set(signals["users"]["test"]) == {u for u in users if u > 30}
+
+
+def read_transformed(lab_dir: Path, split: str) -> pd.DataFrame:
+    """Return one split of a lab's transformed TFRecords as a DataFrame (one scalar column per feature)."""
+    import tensorflow as tf
+
+    files = sorted(str(p) for p in (lab_dir / "work" / "transformed").glob(f"{split}-*"))
+    assert files, f"no transformed {split} files under {lab_dir}"
+    dataset = tf.data.TFRecordDataset(files)
+    first = tf.train.Example.FromString(next(iter(dataset)).numpy()).features.feature
+    spec = {
+        name: tf.io.FixedLenFeature([], tf.int64 if f.HasField("int64_list") else tf.float32)
+        for name, f in first.items()
+    }
+    batches = [tf.io.parse_example(batch, spec) for batch in dataset.batch(8192)]
+    return pd.DataFrame({name: np.concatenate([b[name].numpy() for b in batches]) for name in spec})
+
+
+def test_signals_split_vocabulary_and_first_windows_recomputed_from_the_transformed_files(lab_run, signals):
+    lab_dir = lab_run(SIGNALS).notebook.parent
+    frames = {split: read_transformed(lab_dir, split) for split in ("train", "test")}
+    assert {split: len(frame) for split, frame in frames.items()} == signals["split_sizes"]
+    assert frames["train"]["user"].max() <= 30 < frames["test"]["user"].min()  # split by subject
+    # compute_and_apply_vocabulary numbers the activities by training frequency, most frequent first
+    ids = np.bincount(frames["train"]["activity"], minlength=6)
+    assert len(ids) == 6 and (np.diff(ids) <= 0).all()
+    (vocabulary_file,) = list(lab_dir.rglob("transform_fn/assets/activity"))
+    assert vocabulary_file.read_text().split() == signals["vocabulary"]
+    # the first windows: rows sorted by user and time, 80 rows every 40, label = the most frequent id
+    train = frames["train"].sort_values(["user", "timestamp", "activity", "x", "y", "z"], kind="stable")
+    activity = train["activity"].to_numpy()
+    votes = [int(np.argmax(np.bincount(activity[40 * k : 40 * k + 80], minlength=6))) for k in range(10)]
+    assert votes == signals["first_labels"]
+    head = np.round(train[["x", "y", "z"]].to_numpy(float)[:3], 4).tolist()
+    assert head == signals["first_window_head"]
+    assert (train[["x", "y", "z"]].min() == 0).all() and (train[["x", "y", "z"]].max() == 1).all()
+
+
+def test_weather_split_and_windows_recomputed_from_the_run_files(lab_run, weather):
+    lab_dir = lab_run(WEATHER).notebook.parent
+    (used,) = list(lab_dir.rglob("jena_input.csv"))
+    fed = pd.read_csv(used)
+    times = pd.to_datetime(fed["Date Time"], format="%d.%m.%Y %H:%M:%S", utc=True).astype("int64") // 10**9
+    cleaned = {
+        split: pd.concat(
+            [
+                pd.read_csv(p, header=None, names=list(fed.columns))
+                for p in (lab_dir / "work" / "cleaned").glob(f"{split}-*")
+            ]
+        )
+        for split in ("train", "test")
+    }
+    assert {split: len(frame) for split, frame in cleaned.items()} == weather["split_sizes"]
+    assert cleaned["train"]["Date Time"].max() < cleaned["test"]["Date Time"].min()  # split by time
+    # every reading once, its time in UTC seconds, its sentinel wind readings set to 0
+    both = pd.concat(cleaned.values())
+    found = sorted(zip(both["Date Time"], both[WV], both[MAX_WV], strict=True))
+    wind = fed[[WV, MAX_WV]].where(fed[[WV, MAX_WV]] != SENTINEL, 0.0)
+    assert found == sorted(zip(times, wind[WV], wind[MAX_WV], strict=True))
+    # windows: sorted train rows, every 6th row, the target T (degC) 72 rows after the last history row
+    features = weather["features"]
+    train = read_transformed(lab_dir, "train").sort_values(["Date Time", *features]).reset_index(drop=True)
+    assert (train[features].min() == 0).all() and (train[features].max() == 1).all()
+    last_history_row = (weather["history_hours"] - 1) * 6
+    targets = train["T (degC)"].to_numpy()[np.arange(5) + last_history_row + 72]
+    assert np.round(targets.astype(float), 4).tolist() == weather["sample_targets"]
+    first_row = np.round(train.loc[0, features].to_numpy(float), 4).tolist()
+    assert dict(zip(features, first_row, strict=True)) == weather["sample_features"]
