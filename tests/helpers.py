@@ -15,6 +15,7 @@ REAL_SOURCES = frozenset({"official", "mirror", "mirror-subset"})
 # Labs whose quick and full runs are the same (whole data in seconds): no QUICK parameter, no "quick" result.
 NO_QUICK_MODE = frozenset({
     "c2w1_lab_tfdv_census", "c2w2_lab_feature_selection_breast_cancer", "c2w3_lab_ml_metadata",
+    "c2w2_lab_simple_transform",
 })  # fmt: skip
 # The data each lab may report in quick mode (see each notebook's data section).
 QUICK_DATA_SOURCES = {

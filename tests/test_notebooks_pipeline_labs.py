@@ -48,7 +48,6 @@ def test_transform_lab_splits_and_raw_schema(transform_lab):
     schema = transform_lab["schema"]
     assert len(schema["int_features"]) == 6 and "age" in schema["int_features"]
     assert sorted(schema["string_features"]) == sorted([*CATEGORICAL, "label"])
-    assert schema["values_keep_leading_blank"] is True
     assert schema["domain_sizes"]["label"] == 2
     assert all(
         isinstance(v, str) and v.startswith(" ")
@@ -165,7 +164,6 @@ def test_iterative_lab_validator_read_the_imported_schema(iterative_lab):
     assert set(mlmd["artifact_types"]) == PIPELINE_TYPES  # no type without an artifact
     assert mlmd["schema_producers"] == ["ImportSchemaGen", "SchemaGen"]
     assert mlmd["validator_inputs"] == {"ExampleStatistics": "StatisticsGen", "Schema": "ImportSchemaGen"}
-    assert mlmd["validator_schema_is_imported"] is True
     assert mlmd["validator_schema_age_domain"] == [17, 90]
     assert mlmd["inferred_schema_consumers"] == 0
 
@@ -173,21 +171,107 @@ def test_iterative_lab_validator_read_the_imported_schema(iterative_lab):
 # --- facts recomputed from the data and the runs' split files, independently of the notebooks ---
 
 
-@pytest.mark.parametrize("name", [TRANSFORM, ITERATIVE])
-def test_unseen_categories_recomputed_from_the_example_gen_splits(lab_run, name):
-    results = passed_results(lab_run(name))
+def _example_gen_splits(lab_run, name: str) -> dict[str, pd.DataFrame]:
+    """Return a lab run's ExampleGen train and eval records, read from its split files."""
     lab_dir = lab_run(name).notebook.parent
-    split = {
+    return {
         s: pd.DataFrame(read_example_rows(split_files(lab_dir, "CsvExampleGen", s)))
         for s in ("train", "eval")
     }
+
+
+def _only_file(lab_dir: Path, pattern: str) -> Path:
+    """Return the one file below a lab run's folder that matches a glob pattern."""
+    found = sorted(lab_dir.rglob(pattern))
+    assert len(found) == 1, f"expected one {pattern} under {lab_dir}: {found}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", [TRANSFORM, ITERATIVE])
+def test_example_gen_splits_hold_the_rows_and_share_no_record(lab_run, name):
+    results = passed_results(lab_run(name))
+    split = _example_gen_splits(lab_run, name)
     assert {s: len(frame) for s, frame in split.items()} == results["split_sizes"]
-    unseen = {}
-    for feature in CATEGORICAL:
-        values = set(split["eval"][feature].dropna()) - set(split["train"][feature].dropna())
-        if values:
-            unseen[feature] = values
-    assert {f: set(v) for f, v in results["unseen_in_train"].items()} == unseen
+    # a hash bucket takes whole records, so a record (duplicates included) lands in one split only
+    keys = {s: set(map(tuple, frame.astype(str)[sorted(frame)].to_numpy())) for s, frame in split.items()}
+    assert not keys["train"] & keys["eval"]
+
+
+@pytest.mark.parametrize("name", [TRANSFORM, ITERATIVE])
+def test_schema_gen_domains_recomputed_from_the_example_gen_splits(lab_run, name):
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    passed_results(lab_run(name))
+    lab_dir = lab_run(name).notebook.parent
+    path = _only_file(lab_dir, "SchemaGen/schema/*/schema.pbtxt")
+    schema = text_format.Parse(path.read_text(), schema_pb2.Schema())
+    domains = {d.name: set(d.value) for d in schema.string_domain}
+    domain_of = {f.name: f.domain for f in schema.feature}
+    split = _example_gen_splits(lab_run, name)
+    for feature in [*CATEGORICAL, datasets.CENSUS_LABEL]:
+        seen = set(split["train"][feature]) | set(split["eval"][feature])
+        assert domains[domain_of[feature]] == seen, feature  # SchemaGen learned from both splits
+        assert all(value.startswith(" ") for value in seen), feature  # ExampleGen keeps the raw text
+
+
+def test_iterative_lab_one_split_categories_recomputed_from_the_splits(lab_run, iterative_lab):
+    split = _example_gen_splits(lab_run, ITERATIVE)
+    for learned_from, validated in (("train", "eval"), ("eval", "train")):
+        only = {}
+        for feature in [*CATEGORICAL, datasets.CENSUS_LABEL]:
+            values = set(split[validated][feature]) - set(split[learned_from][feature])
+            if values:
+                only[feature] = sorted(values)
+        assert iterative_lab["one_split_schemas"][learned_from]["only_in_validated"] == only, learned_from
+
+
+def test_iterative_lab_store_on_disk_shows_the_validator_read_the_imported_schema(lab_run, iterative_lab):
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from labs_utils import metadata
+
+    lab_dir = lab_run(ITERATIVE).notebook.parent
+    path = _only_file(lab_dir, "metadata.sqlite")
+    store = metadata.open_store(path)
+    [anomalies] = store.get_artifacts_by_type("ExampleAnomalies")
+    validator = metadata.producer_execution(store, anomalies)
+    inputs = metadata.execution_inputs(store, validator)
+    assert sorted(inputs) == ["schema", "statistics"] and all(len(group) == 1 for group in inputs.values())
+    [schema_artifact] = inputs["schema"]
+    importer = metadata.producer_execution(store, schema_artifact)
+    assert metadata.type_name(store, importer) == "ImportSchemaGen"
+    schema_file = Path(metadata.property_value(importer, "schema_file"))
+    assert schema_file == Path(iterative_lab["curated_schema"]["path"])
+    used = text_format.Parse((Path(schema_artifact.uri) / "schema.pbtxt").read_text(), schema_pb2.Schema())
+    age = next(f for f in used.feature if f.name == "age")
+    assert (age.int_domain.min, age.int_domain.max) == (17, 90)
+    [inferred] = [a for a in store.get_artifacts_by_type("Schema") if a.id != schema_artifact.id]
+    assert metadata.type_name(store, metadata.producer_execution(store, inferred)) == "SchemaGen"
+    assert metadata.consumer_executions(store, inferred) == []
+
+
+def test_transform_lab_graph_on_disk_reproduces_transforms_train_records(lab_run, transform_lab):
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    lab_dir = lab_run(TRANSFORM).notebook.parent
+    graph = _only_file(lab_dir, "Transform/transform_graph/*/transform_fn/saved_model.pb").parents[1]
+    output = tft.TFTransformOutput(str(graph))
+    raw_files = split_files(lab_dir, "CsvExampleGen", "train")
+    compression = "GZIP" if raw_files[0].suffix == ".gz" else ""
+    records = tf.data.TFRecordDataset([str(f) for f in raw_files], compression_type=compression)
+    raw = tf.io.parse_example(
+        records.batch(transform_lab["split_sizes"]["train"]).get_single_element(), output.raw_feature_spec()
+    )
+    by_graph = {k: v.numpy().ravel() for k, v in output.transform_raw_features(raw).items()}
+    written = pd.DataFrame(read_example_rows(split_files(lab_dir, "Transform", "train")))
+    assert set(by_graph) == set(written) == set(transform_lab["transformed_types"])
+    assert len(written) == transform_lab["split_sizes"]["train"]
+    for name, values in by_graph.items():  # sorted per feature: Beam may write records in any order
+        assert np.array_equal(np.sort(values), np.sort(written[name].to_numpy())), name
 
 
 def test_transform_lab_age_buckets_recomputed_from_the_transformed_examples(lab_run, transform_lab):
