@@ -108,18 +108,23 @@ def test_mlmd_lab_types_execution_and_events(mlmd_lab):
         "context": ["Experiment"],
         "execution": ["Data Validation"],
     }
-    assert mlmd_lab["type_reregistration_same_id"] is True
+    ids = mlmd_lab["dataset_type_ids"]  # registering an existing type again returns its id
+    assert ids["registered"] == ids["registered_again"] > 0
     execution = mlmd_lab["execution"]
     assert execution["events"] == ["DECLARED_INPUT", "DECLARED_OUTPUT"]
     assert execution["state_property"] == "COMPLETED" and execution["last_known_state"] == "COMPLETE"
-    assert execution["id_unchanged_by_update"] is True and execution["executions_in_store"] == 1
+    assert execution["ids"]["put"] == execution["ids"]["after_update"] > 0
+    assert execution["executions_in_store"] == 1  # put_executions with an id updates, it adds nothing
 
 
 def test_mlmd_lab_context_and_lineage(mlmd_lab):
     assert mlmd_lab["context"] == {"name": "Demo", "artifacts": ["Schema"], "executions": ["Data Validation"]}
     lineage = mlmd_lab["lineage"]
     assert lineage["schema_traced_to"] == ["DataSet"]
-    assert lineage["traced_uri_is_dataset"] is True and lineage["traced_uri_name"] == "data.csv"
+    traced = Path(lineage["traced_uri"])
+    assert traced == Path(mlmd_lab["data_file"]) and traced.name == "data.csv"
+    taxi = pd.read_csv(traced)  # the traced artifact is the very table the lab read
+    assert taxi.shape == (mlmd_lab["rows"], mlmd_lab["columns"])
 
 
 def test_mlmd_lab_schema_has_a_feature_per_column_and_gaps_are_optional(mlmd_lab):
