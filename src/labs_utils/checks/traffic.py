@@ -12,6 +12,7 @@ Heavy imports happen inside the checks, so the grader can read the exercise list
 from __future__ import annotations
 
 import ast
+import logging
 import shutil
 import tempfile
 from collections import ChainMap
@@ -291,6 +292,9 @@ def _run_helper(ns: Namespace, name: str) -> dict[str, Any]:
 
     rows = {"train": _train_rows(), "eval": _eval_rows()}
     work = Path(tempfile.mkdtemp(prefix="traffic_check_"))
+    beam_log = logging.getLogger("apache_beam")
+    level = beam_log.level
+    beam_log.setLevel(logging.ERROR)  # the check cell shows its verdict, not Beam's warnings
     try:
         try:
             result = transform.transform_data(
@@ -313,6 +317,7 @@ def _run_helper(ns: Namespace, name: str) -> dict[str, Any]:
                 vocabularies[key] = None
         return {"frames": result.transformed, "schema": result.transformed_schema, "vocab": vocabularies}
     finally:
+        beam_log.setLevel(level)
         shutil.rmtree(work, ignore_errors=True)
 
 
