@@ -81,6 +81,20 @@ def test_a_helper_counts_as_written_only_without_the_placeholder(tmp_path):
     assert traffic.module_helpers(tmp_path / "absent.py") == {}
 
 
+def test_a_module_file_that_does_not_parse_fails_the_written_helpers_with_the_error(tmp_path):
+    module_file = tmp_path / "traffic_transform.py"
+    module_file.write_text(
+        "def scale_z_scores(inputs):\n    return {key: tft.scale_to_z_score(inputs[key]]}\n\n\n"
+        "def label_busy_hours(inputs):\n    raise NotImplementedError()\n",
+        encoding="utf-8",
+    )
+    namespace = traffic._with_helpers({"module_file": module_file})
+    z_scores, label = (traffic.ASSIGNMENT.evaluate(n, namespace) for n in (5, 9))
+    assert z_scores.status == checks.FAILED
+    assert "the module file does not load: SyntaxError" in z_scores.message and "line 2" in z_scores.message
+    assert label.status == checks.NOT_DONE  # its placeholder is still in place
+
+
 # --- the grader on real runs ----------------------------------------------------------------
 
 

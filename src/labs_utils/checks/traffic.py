@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 import shutil
 import tempfile
 from collections import ChainMap
@@ -24,7 +25,7 @@ import numpy as np
 
 from labs_utils.checks import Assignment, Exercise, Mistake
 
-__all__ = ["ASSIGNMENT", "HELPERS", "assert_all_passed", "check", "module_helpers"]
+__all__ = ["ASSIGNMENT", "HELPERS", "Unloadable", "assert_all_passed", "check", "module_helpers"]
 
 LAB = "c2w2_assignment_transform_traffic"
 SPLITS = ["train", "eval"]
@@ -56,19 +57,48 @@ def _is_placeholder(function: ast.FunctionDef) -> bool:
     return False
 
 
+class Unloadable:
+    """Stands for a written helper whose module file does not parse or import; holds the error."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __call__(self, inputs: Any) -> Any:
+        raise Mistake(
+            f"the module file does not load: {self.error}",
+            "fix that line in its cell and run the cell again (or run the cell that starts the file "
+            "and every exercise cell after it).",
+        )
+
+
+def _written_in_text(text: str) -> dict[str, bool]:
+    """Return, per top-level function of a file that does not parse, whether its code is written in."""
+    written = {}
+    for block in re.split(r"(?m)^(?=def )", text):
+        match = re.match(r"def (\w+)\(", block)
+        if match:
+            written[match.group(1)] = "NotImplementedError" not in block
+    return written
+
+
 def module_helpers(module_file: str | Path) -> dict[str, Callable]:
     """Return the helpers the module file defines with code written in (placeholders left out).
 
     The file is built with ``%%writefile -a``, so a helper written twice counts by its last version,
-    as Python's import would take it. A file that does not parse or import gives no helpers.
+    as Python's import would take it. If the file does not parse or import, each written helper is an
+    ``Unloadable`` that names the error when its check runs.
     """
     path = Path(module_file)
     if not path.is_file():
         return {}
+    text = path.read_text(encoding="utf-8")
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except SyntaxError:
-        return {}
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        broken = Unloadable(f"SyntaxError: {error.msg} (line {error.lineno} of {path.name}).")
+        return {
+            name: broken for name, done in _written_in_text(text).items() if done and name in HELPERS.values()
+        }
     written = {
         node.name: not _is_placeholder(node) for node in tree.body if isinstance(node, ast.FunctionDef)
     }
@@ -79,8 +109,9 @@ def module_helpers(module_file: str | Path) -> dict[str, Callable]:
 
     try:
         module_globals = pipeline.load_preprocessing_fn(path).__globals__
-    except Exception:  # noqa: BLE001 - a module that does not import has no helpers to check
-        return {}
+    except Exception as error:  # noqa: BLE001 - reported by the check of each written helper
+        broken = Unloadable(f"{type(error).__name__}: {error}")
+        return dict.fromkeys(wanted, broken)
     return {name: module_globals[name] for name in wanted if callable(module_globals.get(name))}
 
 
@@ -280,9 +311,10 @@ def _eval_rows() -> Any:
 
 def _run_helper(ns: Namespace, name: str) -> dict[str, Any]:
     """Return the helper's outputs on the check rows: frames per split, the schema, vocabulary sizes."""
-    from labs_utils import transform
-
     helper = ns[name]
+    if isinstance(helper, Unloadable):
+        helper(None)  # raises the Mistake naming the error
+    from labs_utils import transform
 
     def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
         outputs = helper(inputs)
