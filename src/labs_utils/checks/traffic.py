@@ -148,8 +148,8 @@ def _expect_input(component: Any, key: str, expected: Any, name: str, what: str)
     given = component.inputs().get(key)
     if not _same(given, expected):
         raise Mistake(
-            f"its {key} input is not `{what}`.",
-            f"pass `{what}`, the output of the component before it, to `{name}`.",
+            f"`{name}` did not get `{what}` as its {key}.",
+            f"pass `{what}`, the output of the component before it.",
         )
 
 
