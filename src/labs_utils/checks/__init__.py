@@ -28,7 +28,10 @@ MIME_TYPE = "application/vnd.mlops-data-labs.verdict+json"
 PASSED, FAILED, NOT_DONE, BLOCKED = "passed", "failed", "not done", "blocked"
 MARKS = {PASSED: "PASS", FAILED: "FAIL", NOT_DONE: "TODO", BLOCKED: "WAIT"}
 # Assignments with exercises: lab name -> module defining ``ASSIGNMENT``.
-ASSIGNMENTS = {"c2w1_assignment_validation_diabetes": "labs_utils.checks.diabetes"}
+ASSIGNMENTS = {
+    "c2w1_assignment_validation_diabetes": "labs_utils.checks.diabetes",
+    "c2w3_assignment_pipeline_covertype": "labs_utils.checks.covertype",
+}
 
 
 class Mistake(Exception):
