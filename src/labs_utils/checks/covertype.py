@@ -303,7 +303,7 @@ def _environments(ns: Namespace) -> str:
             f"{sorted(set(excluded) - {LABEL})} are left out of SERVING too; only the label is missing."
         )
     result = _anomalies(ns, "serving_anomalies_env")
-    if result is ns.get("serving_anomalies") or LABEL in _kinds(result):
+    if result is ns.get("selected_anomalies") or LABEL in _kinds(result):
         raise Mistake(
             f"`serving_anomalies_env` still reports {LABEL} missing: an environment applies only when you "
             "name it, and only to a fresh validation.",
