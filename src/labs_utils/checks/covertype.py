@@ -355,6 +355,15 @@ def _validated_with_imported_schema(ns: Namespace) -> str:
 
     typed = statistics_gen.outputs["statistics"]
     if _stats_kind(pipeline.load_statistics(typed, "train"), LABEL) != "string_stats":
+        if (
+            not _tfdv()
+            .get_feature(pipeline.load_schema(ns["imported_schema"]), LABEL)
+            .int_domain.is_categorical
+        ):
+            raise Mistake(
+                f"the imported schema does not mark {LABEL} categorical, so its statistics stay numeric.",
+                "curate the label in exercise 4, then write and import the schema again.",
+            )
         raise Mistake(f"{LABEL} is not described as a category in `statistics_gen_typed`'s statistics.")
     validator = _component(ns, "example_validator_typed", "ExampleValidator")
     given = validator.inputs()["statistics"]
@@ -542,7 +551,7 @@ ASSIGNMENT = Assignment(
             "statistics and validation with the imported schema",
             ("statistics_gen_typed", "example_validator_typed"),
             _validated_with_imported_schema,
-            needs=(1, 7),
+            needs=(1, 4, 7),
         ),
         Exercise(9, "preprocessing_fn", ("one_row",), _preprocessing_fn, needs=(1,)),
         Exercise(10, "Transform", ("transform_component", "transform_graph"), _transform, needs=(1, 7, 9)),
