@@ -345,3 +345,58 @@ def test_seeded_mistakes_get_their_specific_message(tmp_path):
         assert fragment in by_number[number].message, by_number[number].message
     assert all(v.passed for n, v in by_number.items() if n not in SEEDED), result.verdicts
     assert result.score == 12 - len(SEEDED)
+
+
+# --- exercise 9: the preprocessing_fn, judged on the one-row unit test's outputs -------------
+
+
+SELECTED = ["Elevation", "Slope", *covertype.ZERO_ONE, "Horizontal_Distance_To_Roadways"]
+
+
+def _one_row_outputs():
+    """Return one raw row and what the right preprocessing_fn gives on it alone."""
+    import math
+
+    import tensorflow as tf
+
+    raw = pd.DataFrame([{**{k: 10 + i for i, k in enumerate(SELECTED)}, "Wilderness_Area": "Rawah",
+                         "Soil_Type": "C7745", covertype.LABEL: 4}])  # fmt: skip
+    row = raw.iloc[0]
+    outputs = {f"{k}_xf": 1 / (1 + math.exp(-float(row[k]))) for k in covertype.ZERO_ONE}
+    outputs |= {f"{k}_xf": 0.0 for k in covertype.Z_SCORE}
+    bucket = int(tf.strings.to_hash_bucket_fast(["C7745"], covertype.HASH_BUCKETS).numpy()[0])
+    outputs |= {"Wilderness_Area_xf": 0, "Soil_Type_xf": bucket, covertype.LABEL: 4}
+    return raw, outputs
+
+
+def _swap_soil_bucket(out):
+    out["Soil_Type_xf"] = (out["Soil_Type_xf"] + 1) % covertype.HASH_BUCKETS
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "fragment"),
+    [
+        (lambda out: None, checks.PASSED, "every output is what its transform gives"),
+        (
+            lambda out: out.update(Hillshade_9am_xf=0.0),
+            checks.FAILED,
+            "Hillshade_9am belongs to the 0-1 scalings",
+        ),
+        (lambda out: out.update(Slope_xf=0.5), checks.FAILED, "Slope_xf is not a z-score"),
+        (_swap_soil_bucket, checks.FAILED, "Soil_Type_xf is not the hash bucket"),
+        (lambda out: out.pop("Wilderness_Area_xf"), checks.FAILED, "returns no ['Wilderness_Area_xf']"),
+        (
+            lambda out: out.update(Cover_Type_xf=out.pop("Cover_Type")),
+            checks.FAILED,
+            "comes out as Cover_Type_xf",
+        ),
+    ],
+    ids=["right", "zero_one_as_z_score", "z_score_scaled", "wrong_buckets", "no_vocabulary", "label_renamed"],
+)
+def test_preprocessing_fn_mistakes_get_their_message(change, status, fragment):
+    raw, outputs = _one_row_outputs()
+    change(outputs)
+    namespace = {"example_gen": object(), "one_row_input": raw, "one_row": pd.Series(outputs),
+                 "selected_features": SELECTED}  # fmt: skip
+    verdict = covertype.ASSIGNMENT.evaluate(9, namespace)
+    assert verdict.status == status and fragment in verdict.message, verdict.message

@@ -528,12 +528,14 @@ def _parent_artifacts(ns: Namespace) -> str:
     return f"the transformed examples come from {kinds}; ExampleGen's examples have no parent artifact."
 
 
+# An exercise that builds a component defines just that component: one built but not run then reads as
+# "has not run" (its check says so), not as "not done yet".
 ASSIGNMENT = Assignment(
     LAB,
     [
-        Exercise(1, "ExampleGen", ("example_gen", "examples"), _example_gen),
-        Exercise(2, "StatisticsGen", ("statistics_gen", "statistics"), _statistics_gen, needs=(1,)),
-        Exercise(3, "SchemaGen", ("schema_gen", "schema"), _schema_gen, needs=(2,)),
+        Exercise(1, "ExampleGen", ("example_gen",), _example_gen),
+        Exercise(2, "StatisticsGen", ("statistics_gen",), _statistics_gen, needs=(1,)),
+        Exercise(3, "SchemaGen", ("schema_gen",), _schema_gen, needs=(2,)),
         Exercise(4, "curate the schema", ("curated_anomalies",), _curated_schema, needs=(3,)),
         Exercise(
             5,
@@ -543,9 +545,7 @@ ASSIGNMENT = Assignment(
             needs=(3,),
         ),
         Exercise(6, "serving environment", ("serving_anomalies_env",), _environments, needs=(5,)),
-        Exercise(
-            7, "ImportSchemaGen", ("import_schema_gen", "imported_schema"), _imported_schema, needs=(3,)
-        ),
+        Exercise(7, "ImportSchemaGen", ("import_schema_gen",), _imported_schema, needs=(3,)),
         Exercise(
             8,
             "statistics and validation with the imported schema",
@@ -554,7 +554,7 @@ ASSIGNMENT = Assignment(
             needs=(1, 4, 7),
         ),
         Exercise(9, "preprocessing_fn", ("one_row",), _preprocessing_fn, needs=(1,)),
-        Exercise(10, "Transform", ("transform_component", "transform_graph"), _transform, needs=(1, 7, 9)),
+        Exercise(10, "Transform", ("transform_component",), _transform, needs=(1, 7, 9)),
         Exercise(11, "artifacts of a type", ("schema_artifacts",), _artifacts_of_type),
         Exercise(12, "parent artifacts", ("parents",), _parent_artifacts, needs=(1, 10)),
     ],
