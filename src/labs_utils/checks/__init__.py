@@ -31,6 +31,7 @@ MARKS = {PASSED: "PASS", FAILED: "FAIL", NOT_DONE: "TODO", BLOCKED: "WAIT"}
 ASSIGNMENTS = {
     "c2w1_assignment_validation_diabetes": "labs_utils.checks.diabetes",
     "c2w2_assignment_transform_traffic": "labs_utils.checks.traffic",
+    "c2w3_assignment_pipeline_covertype": "labs_utils.checks.covertype",
 }
 
 
