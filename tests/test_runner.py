@@ -19,7 +19,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from labs_utils import cli, hygiene, kernel, report, runner
+from labs_utils import cli, execution, hygiene, kernel, kernel_runs, report, runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PASSING, FAILING = "c0w1_lab_passing", "c0w1_lab_failing"
@@ -118,7 +118,7 @@ def test_select_unknown_name_lists_available_labs(labs):
 
 def test_kernel_runs_this_interpreter():
     kernel.install()  # `make setup` registers it; a bare venv may not have yet
-    assert Path(runner._kernel_executable()).parent == Path(sys.executable).parent
+    assert Path(kernel_runs.kernel_executable()).parent == Path(sys.executable).parent
 
 
 def test_statuses_and_order(sequential_run):
@@ -386,7 +386,7 @@ def test_cli_strip_and_check(tmp_path, capsys):
     ],
 )
 def test_raising_line_reads_ipython_tracebacks(traceback, expected):
-    assert runner._raising_line(traceback, "a = 1\nb = 2\n") == expected
+    assert execution._raising_line(traceback, "a = 1\nb = 2\n") == expected
 
 
 def test_bench_table_keeps_run_order_and_both_measures(tmp_path):

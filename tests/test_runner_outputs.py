@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from test_runner import new_notebook, parameters_cell
 
-from labs_utils import report, runner
+from labs_utils import execution, kernel_runs, report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
 # A lab can first wait (up to three minutes) for other labs' results, to fix the finishing order.
@@ -142,10 +142,10 @@ def test_a_rerun_deletes_the_outputs_of_the_previous_run(tmp_path):
 def test_an_invalid_results_json_is_no_results(tmp_path, content):
     path = tmp_path / "results.json"
     path.write_text(content)
-    assert runner._read_results(path) is None
-    assert runner._read_results(tmp_path / "absent.json") is None
+    assert execution._read_results(path) is None
+    assert execution._read_results(tmp_path / "absent.json") is None
     path.write_text('{"data_source": "mirror", "rows": 3}')
-    assert runner._read_results(path) == {"data_source": "mirror", "rows": 3}
+    assert execution._read_results(path) == {"data_source": "mirror", "rows": 3}
 
 
 @pytest.mark.notebook
@@ -192,7 +192,7 @@ def other_kernel(tmp_path, monkeypatch) -> Path:
 def test_check_kernel_says_which_interpreter_and_how_to_fix_it(other_kernel):
     ours = Path(os.path.abspath(sys.executable)).parent
     with pytest.raises(RuntimeError) as info:
-        runner._check_kernel("other-python")
+        kernel_runs.check_kernel("other-python")
     assert str(info.value) == (
         f"kernel 'other-python' runs {other_kernel / 'python'}, not this environment ({ours}); remove "
         "the other 'other-python' kernelspec (`jupyter kernelspec list`) or unset JUPYTER_PATH"
@@ -263,9 +263,9 @@ def test_source_index_maps_executed_cells_back_to_the_source(tmp_path):
         + [nbformat.v4.new_code_cell("same = 1") for _ in range(2)],
     )
     # The executed notebook has one injected cell, so its indexes are one higher.
-    assert runner._source_index(path, 3, "y = 1") == 2
-    assert runner._source_index(path, 5, "same = 1") == 4
-    assert runner._source_index(path, 7, "not in the source") == 7
+    assert execution._source_index(path, 3, "y = 1") == 2
+    assert execution._source_index(path, 5, "same = 1") == 4
+    assert execution._source_index(path, 7, "not in the source") == 7
 
 
 def test_run_labs_defaults_run_one_at_a_time_with_seed_42_and_html(tmp_path, monkeypatch):
