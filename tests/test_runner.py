@@ -46,6 +46,13 @@ def parameters_cell(source: str = PARAMETERS) -> nbformat.NotebookNode:
     return cell
 
 
+def tiny_lab(folder: Path, name: str, *code: str) -> runner.Lab:
+    """Write an import-light lab notebook: title, parameters, then one code cell per ``code``."""
+    cells = [nbformat.v4.new_markdown_cell(f"# {name}"), parameters_cell()]
+    path = new_notebook(folder / f"{name}.ipynb", cells + [nbformat.v4.new_code_cell(c) for c in code])
+    return runner.Lab(name, path, name)
+
+
 @pytest.fixture(scope="module")
 def labs() -> list[runner.Lab]:
     return runner.discover(FIXTURES)
@@ -230,16 +237,8 @@ def test_markdown_table_escapes_pipes():
 
 
 def test_timeout_is_reported_with_its_cell(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_sleeping.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Sleeping fixture"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
-            nbformat.v4.new_code_cell("print('unreached')"),
-        ],
-    )
-    lab = runner.Lab(path.stem, path, "Sleeping fixture")
+    sleeping = ("import time\ntime.sleep(120)", "print('unreached')")
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_sleeping", *sleeping)
     result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, seed=1, timeout=2)
     assert result.status == "timeout"
     assert (result.cell_index, result.cell_source) == (2, "import time")
@@ -435,13 +434,6 @@ WRITE_RESULTS = (
     "pathlib.Path(OUTPUT_DIR).mkdir(parents=True, exist_ok=True)\n"
     "pathlib.Path(OUTPUT_DIR, 'results.json').write_text(json.dumps({'data_source': 'synthetic'}))"
 )
-
-
-def tiny_lab(folder: Path, name: str, *code: str) -> runner.Lab:
-    """Write an import-light lab notebook: title, parameters, then one code cell per ``code``."""
-    cells = [nbformat.v4.new_markdown_cell(f"# {name}"), parameters_cell()]
-    path = new_notebook(folder / f"{name}.ipynb", cells + [nbformat.v4.new_code_cell(c) for c in code])
-    return runner.Lab(name, path, name)
 
 
 def test_sys_exit_in_a_cell_is_not_a_pass(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_runner import new_notebook, parameters_cell
+from test_runner import new_notebook, parameters_cell, tiny_lab
 
 from labs_utils import execution, kernel_runs, report, runner
 
@@ -40,15 +40,7 @@ def page_text(path: Path) -> str:
 
 def recording_lab(folder: Path, name: str, wait_for: tuple[str, ...] = ()) -> runner.Lab:
     """Write a lab that records its working directory and OUTPUT_DIR once `wait_for` labs are done."""
-    path = new_notebook(
-        folder / f"{name}.ipynb",
-        [
-            nbformat.v4.new_markdown_cell(f"# {name}"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell(RECORD.format(name=name, wait_for=wait_for)),
-        ],
-    )
-    return runner.Lab(name, path, name)
+    return tiny_lab(folder, name, RECORD.format(name=name, wait_for=wait_for))
 
 
 @pytest.fixture(scope="module")
@@ -97,42 +89,26 @@ def test_html_export_holds_the_cell_outputs(parallel_run):
 
 @pytest.mark.notebook
 def test_export_html_of_a_failure_shows_the_error_output(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_raising.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Raising"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell('raise ValueError("bad " + "value " + str(40 + 2))'),
-        ],
-    )
-    result = runner.run_lab(runner.Lab(path.stem, path, "Raising"), output_dir=tmp_path / "out", quick=True)
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_raising", 'raise ValueError("bad " + "value " + str(40 + 2))')
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True)
     assert result.status == "failed" and result.error == "ValueError: bad value 42"
     assert "ValueError: bad value 42" in page_text(result.html)
 
 
 @pytest.mark.notebook
 def test_a_rerun_deletes_the_outputs_of_the_previous_run(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_early.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Early failure"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell('raise RuntimeError("fails before results.json")'),
-        ],
-    )
-    lab_dir = tmp_path / "out" / path.stem
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_early", 'raise RuntimeError("fails before results.json")')
+    lab_dir = tmp_path / "out" / lab.name
     lab_dir.mkdir(parents=True)
     (lab_dir / "results.json").write_text(json.dumps({"data_source": "official", "passed": True}))
-    (lab_dir / f"{path.stem}.html").write_text("<p>stale page</p>")
-    (lab_dir / f"{path.stem}.ipynb").write_text("stale notebook")
-    result = runner.run_lab(
-        runner.Lab(path.stem, path, "Early failure"), output_dir=tmp_path / "out", quick=True, html=False
-    )
+    (lab_dir / f"{lab.name}.html").write_text("<p>stale page</p>")
+    (lab_dir / f"{lab.name}.ipynb").write_text("stale notebook")
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
     assert result.status == "failed" and "fails before results.json" in result.error
     assert result.results is None and result.data_source == "-"
     assert not (lab_dir / "results.json").exists()
-    assert not (lab_dir / f"{path.stem}.html").exists() and result.html is None
-    executed = nbformat.read(str(lab_dir / f"{path.stem}.ipynb"), as_version=4)  # this run's
+    assert not (lab_dir / f"{lab.name}.html").exists() and result.html is None
+    executed = nbformat.read(str(lab_dir / f"{lab.name}.ipynb"), as_version=4)  # this run's
     assert any("fails before results.json" in str(c.get("outputs")) for c in executed.cells)
 
 
@@ -150,20 +126,9 @@ def test_an_invalid_results_json_is_no_results(tmp_path, content):
 
 @pytest.mark.notebook
 def test_a_lab_writing_invalid_results_json_has_no_data_source(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_badjson.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Bad results"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell(
-                "from pathlib import Path\n"
-                '(Path(OUTPUT_DIR) / "results.json").write_text("{\\"data_source\\": ")'
-            ),
-        ],
-    )
-    result = runner.run_lab(
-        runner.Lab(path.stem, path, "Bad results"), output_dir=tmp_path / "out", quick=True, html=False
-    )
+    write = 'from pathlib import Path\n(Path(OUTPUT_DIR) / "results.json").write_text("{\\"data_source\\": ")'
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_badjson", write)
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
     assert result.passed and result.results is None and result.data_source == "-"
     report.write_summary([result], tmp_path / "out")
     (record,) = json.loads((tmp_path / "out" / "summary.json").read_text())
