@@ -301,12 +301,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _cmd_strip(args: argparse.Namespace) -> int:
     """Strip outputs and run metadata from notebooks in place."""
-    paths = args.paths or [runner.default_notebooks_dir()]
     try:
-        hygiene.notebook_paths(paths)  # check every path before changing any notebook
+        notebooks = _notebooks(args.paths)  # check every path before changing any notebook
     except FileNotFoundError as err:
         return _usage_error(err)
-    changed = hygiene.strip_outputs(paths)
+    changed = hygiene.strip_outputs(notebooks)
     for path in changed:
         print(f"stripped {path}")
     print(f"{len(changed)} notebook(s) changed")
@@ -316,7 +315,7 @@ def _cmd_strip(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     """Print hygiene problems; 1 if there are any."""
     try:
-        notebooks = hygiene.notebook_paths(args.paths or [runner.default_notebooks_dir()])
+        notebooks = _notebooks(args.paths)
     except FileNotFoundError as err:
         return _usage_error(err)
     problems = [p for path in notebooks for p in hygiene.check_notebook_hygiene(path)]
@@ -422,6 +421,11 @@ def _print_files(
     for dataset, file, status in picked:
         print(f"- {dataset}/{file}: {status}")
     return picked
+
+
+def _notebooks(paths: Sequence[Path]) -> list[Path]:
+    """Return the notebook files in `paths` (default: the notebooks folder); raise for a non-notebook."""
+    return hygiene.notebook_paths(paths or [runner.default_notebooks_dir()])
 
 
 def _usage_error(err: Exception | str) -> int:
