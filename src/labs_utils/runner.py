@@ -121,10 +121,13 @@ def _sigterm_as_interrupt() -> Any:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run_parallel(labs: list[Lab], one: Callable[[int, Lab], LabResult], jobs: int) -> list[LabResult]:
-    """Run `one` over the labs in `jobs` daemon threads so Ctrl-C ends the run at once."""
+def _run_parallel(labs: list[Lab], one: Callable[[int, Lab], LabResult], jobs: int) -> None:
+    """Run `one` over the labs in `jobs` daemon threads (so Ctrl-C ends the run at once) until all are done.
+
+    `one` keeps each result itself (``run_labs`` puts them back in lab order), so nothing is returned.
+    """
     todo: queue.SimpleQueue[tuple[int, Lab]] = queue.SimpleQueue()
-    done: queue.SimpleQueue[tuple[int, LabResult]] = queue.SimpleQueue()
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
     stop = threading.Event()
     for item in enumerate(labs):
         todo.put(item)
@@ -135,18 +138,16 @@ def _run_parallel(labs: list[Lab], one: Callable[[int, Lab], LabResult], jobs: i
                 index, lab = todo.get_nowait()
             except queue.Empty:
                 return
-            done.put((index, one(index, lab)))
+            one(index, lab)
+            done.put(index)
 
     for _ in range(min(jobs, len(labs))):
         threading.Thread(target=worker, daemon=True).start()
-    results: list[LabResult | None] = [None] * len(labs)
     try:
         for _ in labs:
-            index, result = done.get()
-            results[index] = result
+            done.get()
     finally:
         stop.set()
-    return [r for r in results if r is not None]
 
 
 def _progress_line(result: LabResult) -> str:

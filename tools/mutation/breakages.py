@@ -41,9 +41,9 @@ BREAKAGES = [
         ("tests/test_runner_outputs.py", "-k", "html_export or export_html"),
     ),
     Breakage(
-        "2a", "parallel results in reverse order", RUNNER,
-        "return [r for r in results if r is not None]",
-        "return [r for r in reversed(results) if r is not None]",
+        "2a", "parallel results in finishing order, not lab order", RUNNER,
+        "    return [finished[i] for i in range(total)]",
+        "    return list(finished.values())",
         ("tests/test_runner_outputs.py", "-k", "parallel"),
     ),
     Breakage(
