@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from test_runner import new_notebook, parameters_cell, tiny_lab
 
-from labs_utils import execution, kernel_runs, report, runner
+from labs_utils import execution, hygiene, kernel_runs, report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
 # A lab can first wait (up to three minutes) for other labs' results, to fix the finishing order.
@@ -170,8 +170,13 @@ def test_a_kernel_from_another_environment_is_refused(tmp_path, other_kernel):
     result = runner.run_lab(
         lab, output_dir=tmp_path / "out", quick=True, timeout=60, kernel_name="other-python"
     )
+    ours = Path(os.path.abspath(sys.executable)).parent
+    refusal = (
+        f"RuntimeError: kernel 'other-python' runs {other_kernel / 'python'}, not this environment ({ours}); "
+        "remove the other 'other-python' kernelspec (`jupyter kernelspec list`) or unset JUPYTER_PATH"
+    )
     assert result.status == "failed"
-    assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_kernel}")
+    assert result.error == hygiene.first_line(refusal)  # shortened as every error line is
     assert result.results is None  # refused before the notebook ran
 
 
