@@ -17,13 +17,14 @@ from test_runner import new_notebook, parameters_cell, tiny_lab
 from labs_utils import execution, hygiene, kernel_runs, report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
-# A lab can first wait (up to three minutes) for other labs' results, to fix the finishing order.
+# A lab can first wait (up to three minutes) for other labs' HTML pages, the last file a run writes,
+# to fix the finishing order.
 RECORD = """\
 import json, os, time
 from pathlib import Path
 deadline = time.time() + 180
 while time.time() < deadline and not all(
-    (Path(OUTPUT_DIR).parent / other / "results.json").exists() for other in {wait_for!r}
+    (Path(OUTPUT_DIR).parent / other / f"{{other}}.html").exists() for other in {wait_for!r}
 ):
     time.sleep(0.2)
 Path("relative.txt").write_text("{name}")
