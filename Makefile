@@ -71,9 +71,13 @@ bench-setup: $(STAMP)
 test: data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Unit tests only: no notebook runs, no whole datasets, no browser, no TFX comparison.
+# Unit tests only: no notebook runs, no whole datasets, no browser, no TFX comparison. They run in
+# UNIT_WORKERS pytest-xdist processes, a test file per process at a time (so a module's fixtures are
+# built once); UNIT_WORKERS=0 runs them in this process.
+UNIT_WORKERS ?= 2
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance and not beam" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not notebook and not data and not browser and not conformance and not beam" \
+	  -n $(UNIT_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # JupyterLab and the run site in Debian's chromium (apt-get install chromium); screenshots in runs/browser/.
 test-browser: data

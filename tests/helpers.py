@@ -37,6 +37,21 @@ QUICK_DATA_SOURCES = {
 }
 
 
+# TFX 1.16's Transform outputs and their artifact types, in TFX's order (tfx/components/transform/
+# component.py; verified by make conformance). Written out here, not read from labs_utils, so that
+# the tests compare the component with TFX rather than with itself.
+TFX_TRANSFORM_OUTPUTS = {
+    "transform_graph": "TransformGraph",
+    "transformed_examples": "Examples",
+    "pre_transform_schema": "Schema",
+    "pre_transform_stats": "ExampleStatistics",
+    "post_transform_schema": "Schema",
+    "post_transform_stats": "ExampleStatistics",
+    "post_transform_anomalies": "ExampleAnomalies",
+    "updated_analyzer_cache": "TransformCache",
+}
+
+
 def passed_results(result: runner.LabResult) -> dict[str, Any]:
     """Return a lab run's results.json after asserting that the lab passed and wrote it."""
     assert result.passed, (

@@ -85,14 +85,22 @@ def test_jena_full_mode_runs_on_the_slice_when_the_full_file_is_out_of_reach(off
     assert not (offline_cache / "jena_climate" / datasets.JENA_FULL).exists()
 
 
-def test_jena_required_official_refuses_the_slice(offline_cache, monkeypatch):
+@pytest.mark.parametrize(
+    ("fetch", "official", "stand_in"),
+    [
+        (datasets.fetch_jena_climate, datasets.JENA_FULL, Path("jena_climate") / datasets.JENA_SUBSET),
+        (datasets.fetch_wisdm_raw, datasets.WISDM_RAW, Path("wisdm") / "synthetic"),
+    ],
+    ids=["jena-slice", "wisdm-synthetic"],
+)
+def test_required_official_data_refuses_the_stand_in(offline_cache, monkeypatch, fetch, official, stand_in):
     monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "1")
     with pytest.raises(datasets.DataNotAvailableError) as info:
-        datasets.fetch_jena_climate(quick=False, data_dir=offline_cache)
+        fetch(quick=False, data_dir=offline_cache)
     message = str(info.value)
-    assert datasets.JENA_FULL in message and "SOURCE.md" in message
+    assert official in message and "SOURCE.md" in message
     assert "LABS_REQUIRE_OFFICIAL_DATA=1" in message and "--require-official-data" in message
-    assert not (offline_cache / "jena_climate" / datasets.JENA_SUBSET).exists()  # never fetched
+    assert not (offline_cache / stand_in).exists()  # never fetched or written
 
 
 def test_jena_with_an_empty_mirror_names_both_files(tmp_path, monkeypatch):
@@ -115,16 +123,6 @@ def test_wisdm_raw_without_a_real_copy_is_the_labelled_synthetic_log(offline_cac
     assert timeseries.clean_wisdm_line(first)[0] == "kept"
     real_place = offline_cache / "wisdm" / datasets.WISDM_RAW
     assert not real_place.exists()  # the stand-in never poses as the real file
-
-
-def test_wisdm_required_official_refuses_the_synthetic_log(offline_cache, monkeypatch):
-    monkeypatch.setenv("LABS_REQUIRE_OFFICIAL_DATA", "1")
-    with pytest.raises(datasets.DataNotAvailableError) as info:
-        datasets.fetch_wisdm_raw(quick=False, data_dir=offline_cache)
-    message = str(info.value)
-    assert datasets.WISDM_RAW in message and "SOURCE.md" in message
-    assert "LABS_REQUIRE_OFFICIAL_DATA=1" in message
-    assert not (offline_cache / "wisdm" / "synthetic").exists()  # nothing written
 
 
 def test_data_log_records_each_stand_in_and_what_it_replaced(offline_cache, monkeypatch, tmp_path):

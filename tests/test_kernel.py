@@ -72,6 +72,7 @@ def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.notebook
 def test_setup_cell_imports_are_quiet_in_the_kernel_environment():
     imports = setup_cell_imports()
     assert "import tensorflow_data_validation as tfdv" in imports.splitlines()

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from google.protobuf.internal.encoder import _VarintBytes
+from helpers import TFX_TRANSFORM_OUTPUTS
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
@@ -538,15 +539,9 @@ def transformed(run, tmp_path_factory):
 
 
 # TFX 1.16 (verified by make conformance): only the transformed examples get a property.
+TRANSFORM_PROPERTIES = {"transformed_examples": {"split_names": '["train", "eval"]'}}
 EXPECTED_TRANSFORM_OUTPUTS = {
-    "transform_graph": ("TransformGraph", {}),
-    "transformed_examples": ("Examples", {"split_names": '["train", "eval"]'}),
-    "pre_transform_schema": ("Schema", {}),
-    "pre_transform_stats": ("ExampleStatistics", {}),
-    "post_transform_schema": ("Schema", {}),
-    "post_transform_stats": ("ExampleStatistics", {}),
-    "post_transform_anomalies": ("ExampleAnomalies", {}),
-    "updated_analyzer_cache": ("TransformCache", {}),
+    key: (type_name, TRANSFORM_PROPERTIES.get(key, {})) for key, type_name in TFX_TRANSFORM_OUTPUTS.items()
 }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from labs_utils import cli, hygiene, kernel, report, runner
+from labs_utils import cli, execution, hygiene, kernel, kernel_runs, report, runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PASSING, FAILING = "c0w1_lab_passing", "c0w1_lab_failing"
@@ -44,6 +44,13 @@ def parameters_cell(source: str = PARAMETERS) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = ["parameters"]
     return cell
+
+
+def tiny_lab(folder: Path, name: str, *code: str) -> runner.Lab:
+    """Write an import-light lab notebook: title, parameters, then one code cell per ``code``."""
+    cells = [nbformat.v4.new_markdown_cell(f"# {name}"), parameters_cell()]
+    path = new_notebook(folder / f"{name}.ipynb", cells + [nbformat.v4.new_code_cell(c) for c in code])
+    return runner.Lab(name, path, name)
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +125,10 @@ def test_select_unknown_name_lists_available_labs(labs):
 
 def test_kernel_runs_this_interpreter():
     kernel.install()  # `make setup` registers it; a bare venv may not have yet
-    assert Path(runner._kernel_executable()).parent == Path(sys.executable).parent
+    assert Path(kernel_runs.kernel_executable()).parent == Path(sys.executable).parent
 
 
+@pytest.mark.notebook
 def test_statuses_and_order(sequential_run):
     _, results, _ = sequential_run
     assert list(results) == [FAILING, PASSING]
@@ -128,6 +136,7 @@ def test_statuses_and_order(sequential_run):
     assert results[FAILING].status == "failed" and not results[FAILING].passed
 
 
+@pytest.mark.notebook
 def test_failure_names_the_cell_and_the_error(sequential_run):
     failed = sequential_run[1][FAILING]
     source_cells = json.loads((FIXTURES / f"{FAILING}.ipynb").read_text())["cells"]
@@ -140,6 +149,7 @@ def test_failure_names_the_cell_and_the_error(sequential_run):
     assert (passed.cell_index, passed.cell_line, passed.error) == (None, None, None)
 
 
+@pytest.mark.notebook
 def test_parameters_are_injected_and_round_trip(sequential_run):
     out, results, _ = sequential_run
     lab_dir = out / PASSING
@@ -153,6 +163,7 @@ def test_parameters_are_injected_and_round_trip(sequential_run):
     assert (written["tz"], written["pythonhashseed"]) == ("UTC", "0")
 
 
+@pytest.mark.notebook
 def test_only_the_parameters_a_lab_declares_are_injected(tmp_path):
     source = 'OUTPUT_DIR = "x"  # results\nDATA_DIR = None  # data'
     writer = nbformat.v4.new_code_cell(
@@ -168,6 +179,7 @@ def test_only_the_parameters_a_lab_declares_are_injected(tmp_path):
     assert result.results == {"names": ["DATA_DIR"]}  # QUICK and SEED would change nothing here
 
 
+@pytest.mark.notebook
 def test_executed_notebooks_and_html_exist_also_for_failures(sequential_run):
     out, results, _ = sequential_run
     for name in (PASSING, FAILING):
@@ -179,12 +191,14 @@ def test_executed_notebooks_and_html_exist_also_for_failures(sequential_run):
     assert len(injected) == 1 and "SEED = 123" in injected[0].source
 
 
+@pytest.mark.notebook
 def test_data_source_comes_from_results_json(sequential_run):
     _, results, _ = sequential_run
     assert results[PASSING].data_source == "synthetic"
     assert results[FAILING].data_source == "mirror-subset"  # written before the failing cell
 
 
+@pytest.mark.notebook
 def test_one_progress_line_per_start_and_finish(sequential_run):
     events = sequential_run[2]
     assert len(events) == 4
@@ -193,6 +207,7 @@ def test_one_progress_line_per_start_and_finish(sequential_run):
     assert events[3].split()[1:3] == ["passed", PASSING]
 
 
+@pytest.mark.notebook
 def test_summary_table_and_files(sequential_run):
     out, results, _ = sequential_run
     table = report.summary_table(results.values())
@@ -229,17 +244,10 @@ def test_markdown_table_escapes_pipes():
     assert text.splitlines()[0].startswith("| lab") and "x \\| y" in text
 
 
+@pytest.mark.notebook
 def test_timeout_is_reported_with_its_cell(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_sleeping.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Sleeping fixture"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
-            nbformat.v4.new_code_cell("print('unreached')"),
-        ],
-    )
-    lab = runner.Lab(path.stem, path, "Sleeping fixture")
+    sleeping = ("import time\ntime.sleep(120)", "print('unreached')")
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_sleeping", *sleeping)
     result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, seed=1, timeout=2)
     assert result.status == "timeout"
     assert (result.cell_index, result.cell_source) == (2, "import time")
@@ -250,6 +258,7 @@ def test_timeout_is_reported_with_its_cell(tmp_path):
 # --- CLI ------------------------------------------------------------------------------------
 
 
+@pytest.mark.notebook
 def test_cli_run_in_parallel_runs_every_lab_and_fails(tmp_path, capsys):
     code = cli.main(
         ["run", "--notebooks", str(FIXTURES), "--jobs", "2", "--quick", "--output", str(tmp_path)]
@@ -262,6 +271,7 @@ def test_cli_run_in_parallel_runs_every_lab_and_fails(tmp_path, capsys):
     assert "| lab" in stdout and "AssertionError: expected 3, got 2" in stdout
 
 
+@pytest.mark.notebook
 def test_cli_run_passes_options_and_exits_zero(tmp_path):
     data_dir = tmp_path / "data"
     code = cli.main(
@@ -328,6 +338,7 @@ def test_fixture_notebooks_are_clean(tmp_path):
     assert hygiene.strip_outputs([copy]) == []
 
 
+@pytest.mark.notebook
 def test_strip_outputs_cleans_an_executed_notebook_and_keeps_tags(sequential_run, tmp_path):
     executed = Path(shutil.copy(sequential_run[1][FAILING].notebook, tmp_path / "nb.ipynb"))
     problems = hygiene.check_notebook_hygiene(executed)
@@ -386,7 +397,7 @@ def test_cli_strip_and_check(tmp_path, capsys):
     ],
 )
 def test_raising_line_reads_ipython_tracebacks(traceback, expected):
-    assert runner._raising_line(traceback, "a = 1\nb = 2\n") == expected
+    assert execution._raising_line(traceback, "a = 1\nb = 2\n") == expected
 
 
 def test_bench_table_keeps_run_order_and_both_measures(tmp_path):
@@ -437,13 +448,7 @@ WRITE_RESULTS = (
 )
 
 
-def tiny_lab(folder: Path, name: str, *code: str) -> runner.Lab:
-    """Write an import-light lab notebook: title, parameters, then one code cell per ``code``."""
-    cells = [nbformat.v4.new_markdown_cell(f"# {name}"), parameters_cell()]
-    path = new_notebook(folder / f"{name}.ipynb", cells + [nbformat.v4.new_code_cell(c) for c in code])
-    return runner.Lab(name, path, name)
-
-
+@pytest.mark.notebook
 def test_sys_exit_in_a_cell_is_not_a_pass(tmp_path):
     lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_exiting", "import sys\nsys.exit(0)", WRITE_RESULTS)
     result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
@@ -452,12 +457,14 @@ def test_sys_exit_in_a_cell_is_not_a_pass(tmp_path):
     assert "did not run to the end" in result.error and result.results is None
 
 
+@pytest.mark.notebook
 def test_a_lab_that_writes_no_results_json_does_not_pass(tmp_path):
     lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_silent", "x = 1")
     result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
     assert result.status == "failed" and "results.json" in result.error
 
 
+@pytest.mark.notebook
 def test_a_results_json_older_than_the_run_does_not_count(tmp_path):
     stale = tmp_path / "stale.json"
     stale.write_text('{"data_source": "official"}')
@@ -468,6 +475,7 @@ def test_a_results_json_older_than_the_run_does_not_count(tmp_path):
     assert result.status == "failed" and "results.json" in result.error
 
 
+@pytest.mark.notebook
 def test_kernel_crash_names_the_running_cell(tmp_path):
     lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_crashing", "x = 1", "import os\nos._exit(3)", WRITE_RESULTS)
     result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
@@ -488,6 +496,7 @@ def test_a_notebook_path_outside_the_notebooks_folder_runs_that_file(labs, tmp_p
         runner.select(labs, [str(tmp_path / "other" / f"{FAILING}.ipynb")])
 
 
+@pytest.mark.notebook
 def test_cli_runs_the_notebook_file_it_was_given(tmp_path):
     other = tmp_path / "other" / f"{PASSING}.ipynb"
     nb = nbformat.read(str(FIXTURES / f"{PASSING}.ipynb"), as_version=4)
@@ -537,6 +546,7 @@ def _stop(proc: subprocess.Popen, runtime: Path) -> None:
             proc_.kill()
 
 
+@pytest.mark.notebook
 def test_second_run_into_the_same_output_says_who_holds_it(tmp_path, capsys):
     out, runtime = tmp_path / "out", tmp_path / "runtime"
     proc = _sleeping_run(tmp_path, out, runtime)
@@ -550,6 +560,7 @@ def test_second_run_into_the_same_output_says_who_holds_it(tmp_path, capsys):
     assert not (out / PASSING).exists()
 
 
+@pytest.mark.notebook
 def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path, capsys):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -562,6 +573,7 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text())[0]["status"] == "passed"
 
 
+@pytest.mark.notebook
 def test_sigterm_writes_an_interrupted_summary_and_removes_connection_files(tmp_path):
     out, runtime = tmp_path / "out", tmp_path / "runtime"
     out.mkdir()

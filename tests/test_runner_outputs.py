@@ -12,18 +12,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_runner import new_notebook, parameters_cell
+from test_runner import new_notebook, parameters_cell, tiny_lab
 
-from labs_utils import report, runner
+from labs_utils import execution, hygiene, kernel_runs, report, runner
 
 # Each lab records where it ran and prints a line whose text appears only in the cell's output.
-# A lab can first wait (up to three minutes) for other labs' results, to fix the finishing order.
+# A lab can first wait (up to three minutes) for other labs' HTML pages, the last file a run writes,
+# to fix the finishing order.
 RECORD = """\
 import json, os, time
 from pathlib import Path
 deadline = time.time() + 180
 while time.time() < deadline and not all(
-    (Path(OUTPUT_DIR).parent / other / "results.json").exists() for other in {wait_for!r}
+    (Path(OUTPUT_DIR).parent / other / f"{{other}}.html").exists() for other in {wait_for!r}
 ):
     time.sleep(0.2)
 Path("relative.txt").write_text("{name}")
@@ -40,15 +41,7 @@ def page_text(path: Path) -> str:
 
 def recording_lab(folder: Path, name: str, wait_for: tuple[str, ...] = ()) -> runner.Lab:
     """Write a lab that records its working directory and OUTPUT_DIR once `wait_for` labs are done."""
-    path = new_notebook(
-        folder / f"{name}.ipynb",
-        [
-            nbformat.v4.new_markdown_cell(f"# {name}"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell(RECORD.format(name=name, wait_for=wait_for)),
-        ],
-    )
-    return runner.Lab(name, path, name)
+    return tiny_lab(folder, name, RECORD.format(name=name, wait_for=wait_for))
 
 
 @pytest.fixture(scope="module")
@@ -97,42 +90,26 @@ def test_html_export_holds_the_cell_outputs(parallel_run):
 
 @pytest.mark.notebook
 def test_export_html_of_a_failure_shows_the_error_output(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_raising.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Raising"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell('raise ValueError("bad " + "value " + str(40 + 2))'),
-        ],
-    )
-    result = runner.run_lab(runner.Lab(path.stem, path, "Raising"), output_dir=tmp_path / "out", quick=True)
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_raising", 'raise ValueError("bad " + "value " + str(40 + 2))')
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True)
     assert result.status == "failed" and result.error == "ValueError: bad value 42"
     assert "ValueError: bad value 42" in page_text(result.html)
 
 
 @pytest.mark.notebook
 def test_a_rerun_deletes_the_outputs_of_the_previous_run(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_early.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Early failure"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell('raise RuntimeError("fails before results.json")'),
-        ],
-    )
-    lab_dir = tmp_path / "out" / path.stem
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_early", 'raise RuntimeError("fails before results.json")')
+    lab_dir = tmp_path / "out" / lab.name
     lab_dir.mkdir(parents=True)
     (lab_dir / "results.json").write_text(json.dumps({"data_source": "official", "passed": True}))
-    (lab_dir / f"{path.stem}.html").write_text("<p>stale page</p>")
-    (lab_dir / f"{path.stem}.ipynb").write_text("stale notebook")
-    result = runner.run_lab(
-        runner.Lab(path.stem, path, "Early failure"), output_dir=tmp_path / "out", quick=True, html=False
-    )
+    (lab_dir / f"{lab.name}.html").write_text("<p>stale page</p>")
+    (lab_dir / f"{lab.name}.ipynb").write_text("stale notebook")
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
     assert result.status == "failed" and "fails before results.json" in result.error
     assert result.results is None and result.data_source == "-"
     assert not (lab_dir / "results.json").exists()
-    assert not (lab_dir / f"{path.stem}.html").exists() and result.html is None
-    executed = nbformat.read(str(lab_dir / f"{path.stem}.ipynb"), as_version=4)  # this run's
+    assert not (lab_dir / f"{lab.name}.html").exists() and result.html is None
+    executed = nbformat.read(str(lab_dir / f"{lab.name}.ipynb"), as_version=4)  # this run's
     assert any("fails before results.json" in str(c.get("outputs")) for c in executed.cells)
 
 
@@ -142,28 +119,17 @@ def test_a_rerun_deletes_the_outputs_of_the_previous_run(tmp_path):
 def test_an_invalid_results_json_is_no_results(tmp_path, content):
     path = tmp_path / "results.json"
     path.write_text(content)
-    assert runner._read_results(path) is None
-    assert runner._read_results(tmp_path / "absent.json") is None
+    assert execution._read_results(path) is None
+    assert execution._read_results(tmp_path / "absent.json") is None
     path.write_text('{"data_source": "mirror", "rows": 3}')
-    assert runner._read_results(path) == {"data_source": "mirror", "rows": 3}
+    assert execution._read_results(path) == {"data_source": "mirror", "rows": 3}
 
 
 @pytest.mark.notebook
 def test_a_lab_writing_invalid_results_json_has_no_data_source(tmp_path):
-    path = new_notebook(
-        tmp_path / "nbs" / "c0w1_lab_badjson.ipynb",
-        [
-            nbformat.v4.new_markdown_cell("# Bad results"),
-            parameters_cell(),
-            nbformat.v4.new_code_cell(
-                "from pathlib import Path\n"
-                '(Path(OUTPUT_DIR) / "results.json").write_text("{\\"data_source\\": ")'
-            ),
-        ],
-    )
-    result = runner.run_lab(
-        runner.Lab(path.stem, path, "Bad results"), output_dir=tmp_path / "out", quick=True, html=False
-    )
+    write = 'from pathlib import Path\n(Path(OUTPUT_DIR) / "results.json").write_text("{\\"data_source\\": ")'
+    lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_badjson", write)
+    result = runner.run_lab(lab, output_dir=tmp_path / "out", quick=True, html=False)
     assert result.passed and result.results is None and result.data_source == "-"
     report.write_summary([result], tmp_path / "out")
     (record,) = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -192,7 +158,7 @@ def other_kernel(tmp_path, monkeypatch) -> Path:
 def test_check_kernel_says_which_interpreter_and_how_to_fix_it(other_kernel):
     ours = Path(os.path.abspath(sys.executable)).parent
     with pytest.raises(RuntimeError) as info:
-        runner._check_kernel("other-python")
+        kernel_runs.check_kernel("other-python")
     assert str(info.value) == (
         f"kernel 'other-python' runs {other_kernel / 'python'}, not this environment ({ours}); remove "
         "the other 'other-python' kernelspec (`jupyter kernelspec list`) or unset JUPYTER_PATH"
@@ -205,8 +171,13 @@ def test_a_kernel_from_another_environment_is_refused(tmp_path, other_kernel):
     result = runner.run_lab(
         lab, output_dir=tmp_path / "out", quick=True, timeout=60, kernel_name="other-python"
     )
+    ours = Path(os.path.abspath(sys.executable)).parent
+    refusal = (
+        f"RuntimeError: kernel 'other-python' runs {other_kernel / 'python'}, not this environment ({ours}); "
+        "remove the other 'other-python' kernelspec (`jupyter kernelspec list`) or unset JUPYTER_PATH"
+    )
     assert result.status == "failed"
-    assert result.error.startswith(f"RuntimeError: kernel 'other-python' runs {other_kernel}")
+    assert result.error == hygiene.first_line(refusal)  # shortened as every error line is
     assert result.results is None  # refused before the notebook ran
 
 
@@ -263,9 +234,9 @@ def test_source_index_maps_executed_cells_back_to_the_source(tmp_path):
         + [nbformat.v4.new_code_cell("same = 1") for _ in range(2)],
     )
     # The executed notebook has one injected cell, so its indexes are one higher.
-    assert runner._source_index(path, 3, "y = 1") == 2
-    assert runner._source_index(path, 5, "same = 1") == 4
-    assert runner._source_index(path, 7, "not in the source") == 7
+    assert execution._source_index(path, 3, "y = 1") == 2
+    assert execution._source_index(path, 5, "same = 1") == 4
+    assert execution._source_index(path, 7, "not in the source") == 7
 
 
 def test_run_labs_defaults_run_one_at_a_time_with_seed_42_and_html(tmp_path, monkeypatch):

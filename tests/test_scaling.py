@@ -145,6 +145,7 @@ def _lab(path: Path, title: str, parameters: str) -> Path:
     return path
 
 
+@pytest.mark.notebook
 def test_labs_run_injects_beam_args_only_where_declared(tmp_path, capsys):
     base = 'QUICK = False\nDATA_DIR = None\nOUTPUT_DIR = "out"\nSEED = 42\n'
     folder = tmp_path / "notebooks"

@@ -76,6 +76,7 @@ def stand_in_lab(tmp_path, toy_data):
     return tiny_lab(tmp_path / "nbs", "c0w1_lab_stand_in", FETCH_BEST, write_results())
 
 
+@pytest.mark.notebook
 def test_a_lab_on_a_stand_in_passes_labelled_with_the_way_to_the_official_file(stand_in_lab, tmp_path):
     out = tmp_path / "out"
     result = runner.run_lab(stand_in_lab, output_dir=out, quick=False, html=True)
@@ -106,6 +107,7 @@ def test_a_lab_on_a_stand_in_passes_labelled_with_the_way_to_the_official_file(s
     assert '<a href="#c0w1_lab_stand_in">' in page
 
 
+@pytest.mark.notebook
 def test_required_official_data_fails_the_fetch_cell(stand_in_lab, tmp_path):
     result = runner.run_lab(stand_in_lab, output_dir=tmp_path / "out", quick=False, html=False)
     strict = runner.run_lab(
@@ -117,6 +119,7 @@ def test_required_official_data_fails_the_fetch_cell(stand_in_lab, tmp_path):
     assert not (tmp_path / "strict" / stand_in_lab.name / "results.json").exists()
 
 
+@pytest.mark.notebook
 def test_required_official_data_checks_results_json_afterwards(tmp_path, toy_data):
     (toy_data / "toy" / "table.csv").write_bytes(FULL)  # the full file is reachable now
     lab = tiny_lab(tmp_path / "nbs", "c0w1_lab_mislabelled", FETCH_FULL, write_results("synthetic"))
@@ -130,6 +133,7 @@ def test_required_official_data_checks_results_json_afterwards(tmp_path, toy_dat
     assert "'synthetic'" in strict.error and "labs data fetch toy" in strict.error
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize(
     ("name", "quick", "code"),
     [
@@ -144,6 +148,7 @@ def test_data_that_replaces_no_official_file_is_no_stand_in(tmp_path, toy_data, 
     assert strict.status == "passed" and strict.data_source == source and strict.stand_ins == []
 
 
+@pytest.mark.notebook
 def test_cli_lists_stand_ins_at_the_end_and_the_flag_fails_them(stand_in_lab, tmp_path, capsys):
     base = ["run", "stand_in", "--notebooks", str(stand_in_lab.path.parent), "--no-html", "--output"]
     assert cli.main([*base, str(tmp_path / "out")]) == 0

@@ -103,15 +103,21 @@ def test_identical_inputs_give_zero_distance(frame):
     assert validation.anomaly_kinds(anomalies) == {}
 
 
-def test_comparator_distance_is_the_largest_frequency_change(frame):
+@pytest.fixture(scope="module")
+def size_shift(frame):
+    """Return the shifted frame and the anomalies of its drift check (threshold 0.1) against `frame`."""
     # previous data: size S 75 % -> M 25 %; current: S 50 %, M 50 % => L-infinity distance 0.25
     shifted = frame.assign(size=["S", "M"] * 20)
-    schema = _with_comparators(frame, 0.1)
     anomalies = tfdv.validate_statistics(
         validation.generate_statistics(shifted),
-        schema,
+        _with_comparators(frame, 0.1),
         previous_statistics=validation.generate_statistics(frame),
     )
+    return shifted, anomalies
+
+
+def test_comparator_distance_is_the_largest_frequency_change(size_shift):
+    _, anomalies = size_shift
     row = validation.comparator_table(anomalies).set_index("feature").loc["size"]
     assert row["measure"] == "L_INFTY"
     assert row["value"] == pytest.approx(0.25)
@@ -138,16 +144,10 @@ def test_plot_statistics_draws_one_panel_per_feature(frame):
     assert all(ax.patches for ax in visible)  # every panel has bars
 
 
-def test_linf_distance_matches_the_comparator(frame):
-    shifted = frame.assign(size=["S", "M"] * 20)
+def test_linf_distance_matches_the_comparator(frame, size_shift):
+    shifted, anomalies = size_shift
     distance, value = validation.linf_distance(frame["size"], shifted["size"])
     assert distance == pytest.approx(0.25) and value in {"S", "M"}
-    schema = _with_comparators(frame, 0.1)
-    anomalies = tfdv.validate_statistics(
-        validation.generate_statistics(shifted),
-        schema,
-        previous_statistics=validation.generate_statistics(frame),
-    )
     row = validation.comparator_table(anomalies).set_index("feature").loc["size"]
     assert row["value"] == pytest.approx(distance)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -30,10 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the lab notebooks headlessly and manage their data.",
         formatter_class=_HelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text, formatter_class=_HelpFormatter)
+    add = _subcommands(parser, "command", "COMMAND")
 
     notebooks_help = f"folder holding the lab notebooks (default: {_shown(runner.default_notebooks_dir())})"
 
@@ -158,29 +155,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=Path("runs/grade"), help="folder for the executed notebook")
     p.set_defaults(func=_cmd_grade)
 
-    data = add("data", "List or fetch the datasets the labs use.")
-    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    p = data_sub.add_parser("list", help="show the dataset registry", formatter_class=_HelpFormatter)
+    add_data = _subcommands(add("data", "List or fetch the datasets the labs use."), "data_command", "ACTION")
+    p = add_data("list", "Show the dataset registry.")
     p.set_defaults(func=_cmd_data_list)
-    p = data_sub.add_parser(
-        "fetch",
-        help="fetch datasets into the cache (cache -> mirror -> official URL)",
-        formatter_class=_HelpFormatter,
-    )
+    p = add_data("fetch", "Fetch datasets into the cache (cache -> mirror -> official URL).")
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: none; see --all)")
     p.add_argument("--all", action="store_true", help="fetch every registered dataset")
     p.add_argument(
         "--allow-missing", action="store_true", help="report files that cannot be fetched instead of failing"
     )
     p.set_defaults(func=_cmd_data_fetch)
-    p = data_sub.add_parser(
-        "verify",
-        help="re-hash every cached file against the registry (or its first-use record)",
-        formatter_class=_HelpFormatter,
-    )
+    p = add_data("verify", "Re-hash every cached file against the registry (or its first-use record).")
     p.add_argument("names", nargs="*", metavar="NAME", help="registry names (default: all datasets)")
     p.set_defaults(func=_cmd_data_verify)
     return parser
+
+
+def _subcommands(
+    parser: argparse.ArgumentParser, dest: str, metavar: str
+) -> Callable[..., argparse.ArgumentParser]:
+    """Return ``add(name, help_text)``, which adds a subcommand of `parser` with that help and description."""
+    sub = parser.add_subparsers(dest=dest, required=True, metavar=metavar)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, formatter_class=_HelpFormatter)
+
+    return add
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -198,8 +198,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         labs = runner.select(runner.discover(args.notebooks), args.names)
     except (runner.UnknownLabError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _usage_error(err)
     if not labs:
         print("error: no lab notebooks found", file=sys.stderr)
         return 2
@@ -216,8 +215,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with runguard.output_lock(output):
             return _run_locked(args, labs, output)
     except runguard.OutputLockedError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _usage_error(err)
 
 
 def _run_locked(args: argparse.Namespace, labs: list[runner.Lab], output: Path) -> int:
@@ -258,8 +256,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     try:
         index = site.write_site(args.run_dir, args.docs)
     except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _usage_error(err)
     print(index)
     return 0
 
@@ -304,12 +301,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _cmd_strip(args: argparse.Namespace) -> int:
     """Strip outputs and run metadata from notebooks in place."""
-    paths = args.paths or [runner.default_notebooks_dir()]
     try:
-        hygiene.notebook_paths(paths)  # check every path before changing any notebook
+        notebooks = _notebooks(args.paths)  # check every path before changing any notebook
     except FileNotFoundError as err:
         return _usage_error(err)
-    changed = hygiene.strip_outputs(paths)
+    changed = hygiene.strip_outputs(notebooks)
     for path in changed:
         print(f"stripped {path}")
     print(f"{len(changed)} notebook(s) changed")
@@ -319,7 +315,7 @@ def _cmd_strip(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     """Print hygiene problems; 1 if there are any."""
     try:
-        notebooks = hygiene.notebook_paths(args.paths or [runner.default_notebooks_dir()])
+        notebooks = _notebooks(args.paths)
     except FileNotFoundError as err:
         return _usage_error(err)
     problems = [p for path in notebooks for p in hygiene.check_notebook_hygiene(path)]
@@ -396,12 +392,7 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     except (datasets.DataNotAvailableError, ValueError) as err:  # ValueError: a bad hash
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
-    missing = [row for row in rows if row[2].startswith("missing")]
-    if missing:
-        print(f"\n{len(missing)} file(s) not reachable here; labs that need them say how to get them:")
-        for dataset, file, status in missing:
-            print(f"- {dataset}/{file}: {status}")
+    _print_files(rows, "missing", "file(s) not reachable here; labs that need them say how to get them:")
     return 0
 
 
@@ -412,19 +403,33 @@ def _cmd_data_verify(args: argparse.Namespace) -> int:
     try:
         rows = datasets.verify_cache(args.names or None)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
-    bad = [row for row in rows if row[2].startswith("MISMATCH")]
-    for dataset, file, status in bad:
-        print(f"- {dataset}/{file}: {status}")
+        return _usage_error(err)
+    bad = _print_files(rows, "MISMATCH")
     checked = sum(not row[2].startswith("not cached") for row in rows)
     print(f"\n{checked} cached file(s) re-hashed, {len(bad)} mismatch(es)")
     return 1 if bad else 0
 
 
+def _print_files(
+    rows: Sequence[tuple[str, str, str]], flagged: str, heading: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Return the rows whose status starts with `flagged`, after printing all rows, then those in full."""
+    print(tabulate([_short(row) for row in rows], headers=["dataset", "file", "status"], tablefmt="github"))
+    picked = [row for row in rows if row[2].startswith(flagged)]
+    if picked and heading:
+        print(f"\n{len(picked)} {heading}")
+    for dataset, file, status in picked:
+        print(f"- {dataset}/{file}: {status}")
+    return picked
+
+
+def _notebooks(paths: Sequence[Path]) -> list[Path]:
+    """Return the notebook files in `paths` (default: the notebooks folder); raise for a non-notebook."""
+    return hygiene.notebook_paths(paths or [runner.default_notebooks_dir()])
+
+
 def _usage_error(err: Exception | str) -> int:
-    """Print an `error:` line for a bad argument and return 2, the exit code for usage errors."""
+    """Print an `error:` line and return 2, the exit code for usage errors (bad arguments, a busy folder)."""
     print(f"error: {err}", file=sys.stderr)
     return 2
 

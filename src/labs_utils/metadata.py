@@ -7,7 +7,7 @@ visible in the notebooks; this module holds the repeated plumbing around them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -385,18 +385,20 @@ def artifacts_of_type(
     store: metadata_store.MetadataStore, type_name: str
 ) -> list[metadata_store_pb2.Artifact]:
     """Return all artifacts of a type, oldest first (none if the type is not registered)."""
-    try:
-        return sorted(store.get_artifacts_by_type(type_name), key=lambda a: a.id)
-    except errors.NotFoundError:
-        return []
+    return _oldest_first(store.get_artifacts_by_type, type_name)
 
 
 def executions_of_type(
     store: metadata_store.MetadataStore, type_name: str
 ) -> list[metadata_store_pb2.Execution]:
     """Return all executions of a type, oldest first (none if the type is not registered)."""
+    return _oldest_first(store.get_executions_by_type, type_name)
+
+
+def _oldest_first(get_by_type: Callable[[str], list[Any]], type_name: str) -> list[Any]:
+    """Return what ``get_by_type(type_name)`` finds in id order; none if the type is not registered."""
     try:
-        return sorted(store.get_executions_by_type(type_name), key=lambda e: e.id)
+        return sorted(get_by_type(type_name), key=lambda node: node.id)
     except errors.NotFoundError:
         return []
 

@@ -38,32 +38,23 @@ def check_run_args(jobs: int, timeout: float, output: Path) -> list[str]:
         problems.append(f"--timeout must be 0 (no limit) or a positive number of seconds, got {timeout:g}")
     if output.exists() and not output.is_dir():
         problems.append(f"--output {output} is a file, not a folder; pass a folder for the run's outputs")
-    elif not _writable(output):
-        problems.append(f"cannot write to --output {output}: {_why_not_writable(output)}")
+    elif why := _why_not_writable(output):
+        problems.append(f"cannot write to --output {output}: {why}")
     return problems
 
 
-def _writable(folder: Path) -> bool:
-    """Tell whether a file can be created in ``folder`` (or, if it does not exist, its nearest parent)."""
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        return False
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            return True
-    except OSError:
-        return False
-
-
-def _why_not_writable(folder: Path) -> str:
+def _why_not_writable(folder: Path) -> str | None:
+    """Return why no file can be created in ``folder`` (or its nearest existing parent); None if one can."""
     existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
         return f"{existing} is a file"
-    return f"{existing} is read-only or not yours; pass a folder you can write to"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            return None
+    except OSError:
+        return f"{existing} is read-only or not yours; pass a folder you can write to"
 
 
 def stale_data(data_dir: str | os.PathLike | None) -> list[str]:

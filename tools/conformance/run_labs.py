@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,13 +19,7 @@ __all__ = ["main"]
 
 def main() -> None:
     """Run the same components as run_tfx.py, then write the summary JSON."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--csv-dir", required=True, help="folder holding the one input CSV")
-    parser.add_argument("--module-file", help="Transform module file; omit to skip Transform")
-    parser.add_argument("--root", required=True, help="pipeline root (created)")
-    parser.add_argument("--probe", help="file of raw records (TFRecord) to send through the graph")
-    parser.add_argument("--out", required=True, help="summary JSON path")
-    args = parser.parse_args()
+    args = summarize.run_arguments(__doc__)
 
     root = Path(args.root)
     start = time.perf_counter()
@@ -40,11 +32,9 @@ def main() -> None:
     if args.module_file:
         context.run(pipeline.Transform(examples, schema, module_file=args.module_file))
     seconds = time.perf_counter() - start
-    probe = summarize.read_probe(args.probe) if args.probe else []
-    summary = summarize.summarize_run(root / "pipeline" / "metadata.sqlite", probe)
-    summary["seconds"] = round(seconds, 1)
-    summary["component_seconds"] = context.timings
-    Path(args.out).write_text(json.dumps(summary, indent=1, sort_keys=True))
+    summarize.write_summary(
+        args, root / "pipeline" / "metadata.sqlite", seconds, component_seconds=context.timings
+    )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ Runs only in the Python 3.10 reference venv that ``tools/conformance/conformance
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,13 +20,7 @@ __all__ = ["main"]
 
 def main() -> None:
     """Build and run the pipeline, then write the summary JSON."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--csv-dir", required=True, help="folder holding the one input CSV")
-    parser.add_argument("--module-file", help="Transform module file; omit to skip Transform")
-    parser.add_argument("--root", required=True, help="pipeline root (created)")
-    parser.add_argument("--probe", help="file of raw records (TFRecord) to send through the graph")
-    parser.add_argument("--out", required=True, help="summary JSON path")
-    args = parser.parse_args()
+    args = summarize.run_arguments(__doc__)
 
     root = Path(args.root)
     example_gen = tfx.components.CsvExampleGen(input_base=str(Path(args.csv_dir).resolve()))
@@ -60,10 +52,7 @@ def main() -> None:
     start = time.perf_counter()
     tfx.orchestration.LocalDagRunner().run(pipeline)
     seconds = time.perf_counter() - start
-    probe = summarize.read_probe(args.probe) if args.probe else []
-    summary = summarize.summarize_run(metadata_path, probe)
-    summary["seconds"] = round(seconds, 1)
-    Path(args.out).write_text(json.dumps(summary, indent=1, sort_keys=True))
+    summarize.write_summary(args, metadata_path, seconds)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ only what both write: the ML Metadata store and the artifact files, never the pr
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -18,7 +19,10 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-__all__ = ["canonical_example", "component_kind", "read_probe", "record_key", "summarize_run"]
+__all__ = [
+    "canonical_example", "component_kind", "read_probe", "record_key", "run_arguments", "summarize_run",
+    "write_summary",
+]  # fmt: skip
 
 OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
@@ -248,3 +252,24 @@ def _transform_summary(artifacts: dict[str, Any]) -> dict[str, Any]:
 def read_probe(path: str | Path) -> list[bytes]:
     """Return the raw records of an uncompressed TFRecord file."""
     return [r.numpy() for r in tf.data.TFRecordDataset([str(path)])]
+
+
+def run_arguments(description: str) -> argparse.Namespace:
+    """Return the command-line arguments that run_tfx.py and run_labs.py both take."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--csv-dir", required=True, help="folder holding the one input CSV")
+    parser.add_argument("--module-file", help="Transform module file; omit to skip Transform")
+    parser.add_argument("--root", required=True, help="pipeline root (created)")
+    parser.add_argument("--probe", help="file of raw records (TFRecord) to send through the graph")
+    parser.add_argument("--out", required=True, help="summary JSON path")
+    return parser.parse_args()
+
+
+def write_summary(args: argparse.Namespace, metadata_path: Path, seconds: float, **extra: Any) -> Path:
+    """Return the path of the summary JSON written for a run (its store, the probe records, its time)."""
+    probe = read_probe(args.probe) if args.probe else []
+    summary = summarize_run(metadata_path, probe)
+    summary.update(seconds=round(seconds, 1), **extra)
+    out = Path(args.out)
+    out.write_text(json.dumps(summary, indent=1, sort_keys=True))
+    return out

@@ -32,28 +32,29 @@ class Breakage:
 
 
 RUNNER = "src/labs_utils/runner.py"
+EXECUTION = "src/labs_utils/execution.py"
 SELECTION_LAB = "notebooks/c2w2_lab_feature_selection_breast_cancer.ipynb"
 BREAKAGES = [
     Breakage(
-        "1", "HTML export with exclude_output=True", RUNNER,
+        "1", "HTML export with exclude_output=True", EXECUTION,
         "HTMLExporter(embed_images=False)", "HTMLExporter(embed_images=False, exclude_output=True)",
         ("tests/test_runner_outputs.py", "-k", "html_export or export_html"),
     ),
     Breakage(
-        "2a", "parallel results in reverse order", RUNNER,
-        "return [r for r in results if r is not None]",
-        "return [r for r in reversed(results) if r is not None]",
+        "2a", "parallel results in finishing order, not lab order", RUNNER,
+        "    return [finished[i] for i in range(total)]",
+        "    return list(finished.values())",
         ("tests/test_runner_outputs.py", "-k", "parallel"),
     ),
     Breakage(
-        "2b", "parallel labs share one working directory", RUNNER,
+        "2b", "parallel labs share one working directory", EXECUTION,
         'resources={"metadata": {"path": str(lab_dir)}}',
         'resources={"metadata": {"path": str(Path(output_dir).resolve())}}',
         ("tests/test_runner_outputs.py", "-k", "parallel"),
     ),
     Breakage(
-        "3", "the runner's _check_kernel call deleted", RUNNER,
-        "        _check_kernel(kernel_name)\n", "",
+        "3", "the runner's check_kernel call deleted", EXECUTION,
+        "        kernel_runs.check_kernel(kernel_name)\n", "",
         ("tests/test_runner_outputs.py", "-k", "kernel_from_another"),
     ),
     Breakage(
@@ -110,7 +111,7 @@ BREAKAGES = [
         ("tests/test_fetch_fallback.py",),
     ),
     Breakage(
-        "9", "stale outputs not deleted before a rerun", RUNNER,
+        "9", "stale outputs not deleted before a rerun", EXECUTION,
         "        stale.unlink(missing_ok=True)", "        pass",
         ("tests/test_runner_outputs.py", "-k", "rerun_deletes"),
     ),

@@ -58,10 +58,10 @@ TARGETS: dict[str, tuple[frozenset[str], str]] = {
         DATA_TESTS,
     ),
     "src/labs_utils/datasets/verify.py": (frozenset({"_verify", "check_cached", "install"}), DATA_TESTS),
-    "src/labs_utils/runner.py": (
-        frozenset({"select", "_check_kernel", "run_labs", "_run_parallel", "_read_results"}),
-        RUNNER_TESTS,
-    ),
+    "src/labs_utils/discovery.py": (frozenset({"select"}), RUNNER_TESTS),
+    "src/labs_utils/kernel_runs.py": (frozenset({"check_kernel"}), RUNNER_TESTS),
+    "src/labs_utils/runner.py": (frozenset({"run_labs", "_run_parallel"}), RUNNER_TESTS),
+    "src/labs_utils/execution.py": (frozenset({"_read_results"}), RUNNER_TESTS),
     "src/labs_utils/transform.py": (frozenset(TRANSFORM_TESTS), TRANSFORM_TESTS["_analyze_with_cache"]),
 }
 

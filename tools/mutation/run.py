@@ -42,7 +42,10 @@ def copy_project(dest: Path, tests_from: str | None) -> None:
 TARGET_FILES = (
     "src/labs_utils/datasets/fetching.py",
     "src/labs_utils/datasets/verify.py",
+    "src/labs_utils/discovery.py",
+    "src/labs_utils/kernel_runs.py",
     "src/labs_utils/runner.py",
+    "src/labs_utils/execution.py",
     "src/labs_utils/transform.py",
 )
 
