@@ -9,7 +9,7 @@ import pyarrow as pa  # noqa: E402
 from tensorflow_data_validation.utils import quantiles_util  # noqa: E402
 from tfx_bsl import sketches  # noqa: E402
 
-from labs_utils import slicing, validation  # noqa: E402
+from labs_utils import histograms, slicing, validation  # noqa: E402
 
 
 def _sketch_inputs(values: np.ndarray) -> tuple:
@@ -45,7 +45,7 @@ VALUES = {
 @pytest.mark.parametrize("name", list(VALUES))
 def test_equi_width_histogram_is_tfdvs(name):
     args = _sketch_inputs(VALUES[name])
-    ours = slicing.equi_width_histogram(*args)
+    ours = histograms.equi_width_histogram(*args)
     theirs = quantiles_util.generate_equi_width_histogram(*args)
     assert ours.SerializeToString() == theirs.SerializeToString()
     assert len(ours.buckets) >= 1
@@ -54,7 +54,7 @@ def test_equi_width_histogram_is_tfdvs(name):
 @pytest.mark.parametrize("name", list(VALUES))
 def test_bin_weights_are_tfdvs(name):
     quantiles, counts = _sketch_inputs(VALUES[name])[:2]
-    ours = slicing.bin_weights(quantiles, counts)
+    ours = histograms.bin_weights(quantiles, counts)
     theirs = quantiles_util._get_bin_weights(quantiles, counts)
     for mine, tfdvs in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(mine, tfdvs)

@@ -1,113 +1,21 @@
-"""Sliced TFDV statistics in one process: slice once, reuse one set of generators, finish fast.
+"""TFDV's histogram arithmetic on numpy arrays: the same numbers, without a walk per proto bucket.
 
-TFDV's in-memory path (``stats_impl.generate_statistics_in_memory``) handles one dataset per call.
-With ~70 slices most of the time goes into finishing the numeric histograms of small slices:
-TFDV merges a 1,000-bucket quantiles histogram into ten equal-width buckets one proto bucket at a
-time. ``sliced_statistics`` keeps TFDV's own generators and accumulators, builds them once for all
-slices, and swaps in ``equi_width_histogram`` and ``bin_weights``: the same arithmetic in the same
-order on numpy arrays, so the protos are identical (``tests/test_slicing.py`` checks both).
+TFDV (``quantiles_util``) turns a quantiles sketch into an equal-width histogram by merging ~1,000
+quantile bins into ten buckets one proto bucket at a time, which dominates the cost of small
+slices. These functions do the same arithmetic in the same order on arrays, so the protos are
+identical (``tests/test_slicing.py`` compares them with TFDV's on many inputs).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
-__all__ = [
-    "ALL_EXAMPLES",
-    "bin_weights",
-    "equi_width_histogram",
-    "per_slice_statistics",
-    "slice_batches",
-    "sliced_statistics",
-]
-
-ALL_EXAMPLES = "All Examples"  # TFDV's name for the unsliced dataset
-
-
-def slice_batches(batch: pa.RecordBatch, slice_functions: Iterable) -> dict[str, pa.RecordBatch]:
-    """Return ``{slice key: rows}`` for ``All Examples`` and every slice the functions yield.
-
-    Each TFDV slice function groups the batch in one pass; pieces that several functions give
-    the same key are concatenated.
-    """
-    import pyarrow as pa
-
-    pieces: dict[str, list[pa.RecordBatch]] = {ALL_EXAMPLES: [batch]}
-    for fn in slice_functions:
-        for key, part in fn(batch):
-            pieces.setdefault(key, []).append(part)
-    return {
-        key: parts[0] if len(parts) == 1 else pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
-        for key, parts in pieces.items()
-    }
-
-
-def sliced_statistics(batch: pa.RecordBatch, options) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Return TFDV statistics of ``batch`` and of each slice of ``options``, computed in process.
-
-    Equal to calling ``generate_statistics_in_memory`` once per slice (datasets in slice order,
-    each named by its slice key when ``options`` has slice functions), only faster.
-    """
-    from tensorflow_data_validation.statistics import stats_impl
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-
-    plain = copy.copy(options)
-    slice_functions = list(plain.experimental_slice_functions or [])
-    plain.experimental_slice_functions = None
-    generators = stats_impl.get_generators(plain, in_memory=True)
-    result = statistics_pb2.DatasetFeatureStatisticsList()
-    with _fast_histograms():
-        for key, part in slice_batches(batch, slice_functions).items():
-            partial = stats_impl.generate_partial_statistics_in_memory(part, plain, generators)
-            stats = stats_impl.extract_statistics_output(partial, generators)
-            dataset = result.datasets.add()
-            dataset.CopyFrom(stats.datasets[0])
-            if slice_functions:
-                dataset.name = key
-    return result
-
-
-def per_slice_statistics(batch: pa.RecordBatch, options) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Return the same statistics with one plain ``generate_statistics_in_memory`` call per slice.
-
-    The reference ``sliced_statistics`` is checked and benchmarked against (``make bench``).
-    """
-    from tensorflow_data_validation.statistics import stats_impl
-    from tensorflow_metadata.proto.v0 import statistics_pb2
-
-    plain = copy.copy(options)
-    slice_functions = list(plain.experimental_slice_functions or [])
-    plain.experimental_slice_functions = None
-    result = statistics_pb2.DatasetFeatureStatisticsList()
-    for key, part in slice_batches(batch, slice_functions).items():
-        dataset = result.datasets.add()
-        dataset.CopyFrom(stats_impl.generate_statistics_in_memory(part, plain).datasets[0])
-        if slice_functions:
-            dataset.name = key
-    return result
-
-
-@contextlib.contextmanager
-def _fast_histograms() -> Iterator[None]:
-    """Let TFDV's statistics generators use ``equi_width_histogram`` and ``bin_weights`` for a while."""
-    from tensorflow_data_validation.utils import quantiles_util
-
-    saved = quantiles_util.generate_equi_width_histogram, quantiles_util._get_bin_weights
-    quantiles_util.generate_equi_width_histogram = equi_width_histogram
-    quantiles_util._get_bin_weights = bin_weights
-    try:
-        yield
-    finally:
-        quantiles_util.generate_equi_width_histogram, quantiles_util._get_bin_weights = saved
+__all__ = ["bin_weights", "equi_width_histogram", "quantiles_histogram"]
 
 
 def bin_weights(
@@ -186,6 +94,17 @@ def equi_width_histogram(
             start += int(before[-1])
     if num_pos_inf:
         result.buckets.add(low_value=float("inf"), high_value=float("inf"), sample_count=num_pos_inf)
+    return result
+
+
+def quantiles_histogram(quantiles: np.ndarray, cumulative_counts: np.ndarray) -> statistics_pb2.Histogram:
+    """Return the QUANTILES histogram TFDV's ``generate_quantiles_histogram`` returns."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    result = statistics_pb2.Histogram(type=statistics_pb2.Histogram.QUANTILES)
+    add = result.buckets.add
+    for low, high, weight in zip(*bin_weights(quantiles, cumulative_counts), strict=True):
+        add(low_value=low, high_value=high, sample_count=weight)
     return result
 
 
