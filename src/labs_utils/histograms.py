@@ -77,21 +77,17 @@ def equi_width_histogram(
             return result  # overflow: TFDV returns an empty histogram too
     if num_neg_inf:
         result.buckets.add(low_value=float("-inf"), high_value=float("-inf"), sample_count=num_neg_inf)
-    overlap, precedes, follows = _overlaps(bounds, low.astype(np.float64), high.astype(np.float64))
-    contribution = overlap * weight
-    start = 0
-    for i in range(bounds.size - 1):
-        # TFDV walks bins from the last one wholly before the previous bucket to the first one after.
-        after = np.flatnonzero(follows[i, start:])
-        stop = start + int(after[0]) if after.size else low.size
-        if np.isnan(overlap[i, start:stop]).any():
-            raise ValueError(f"cannot overlap bins with bucket [{bounds[i]}, {bounds[i + 1]}]")
-        # TFDV starts each sum at 0, so a lone -0.0 comes out as 0.0 there too
-        count = np.add.accumulate(np.concatenate([[0.0], contribution[i, start:stop]]))[-1]
+    low, high = low.astype(np.float64), high.astype(np.float64)
+    starts, stops = _walks(bounds, low, high)
+    bins = np.concatenate([np.arange(start, stop) for start, stop in zip(starts, stops, strict=True)])
+    bucket = np.repeat(np.arange(starts.size), stops - starts)
+    overlap = _overlaps(bounds[bucket], bounds[bucket + 1], bucket == 0, low[bins], high[bins])
+    contribution = overlap * weight[bins]
+    edges = np.concatenate([[0], np.cumsum(stops - starts)])
+    for i in range(starts.size):
+        # added in bin order from 0, as TFDV does, so a lone -0.0 comes out as 0.0 there too
+        count = np.add.accumulate(np.concatenate([[0.0], contribution[edges[i] : edges[i + 1]]]))[-1]
         result.buckets.add(low_value=bounds[i], high_value=bounds[i + 1], sample_count=count)
-        before = np.flatnonzero(precedes[i, start:stop])
-        if before.size:
-            start += int(before[-1])
     if num_pos_inf:
         result.buckets.add(low_value=float("inf"), high_value=float("inf"), sample_count=num_pos_inf)
     return result
@@ -108,31 +104,35 @@ def quantiles_histogram(quantiles: np.ndarray, cumulative_counts: np.ndarray) ->
     return result
 
 
-def _overlaps(bounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return (overlap fraction, bin precedes, bin follows), one row per bucket, one column per bin.
+def _walks(bounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first and past-the-last quantile bin TFDV's walk visits for each bucket.
 
-    The cases are TFDV's ``_overlap`` in its order: a point bin on a bucket's left edge counts only
-    for the first bucket; a bin wholly before or after adds nothing; a contained bin adds all of
-    itself; a partly covered bin adds the covered fraction of its width.
+    TFDV stops at the first bin wholly after the bucket and starts the next bucket's walk at
+    the last bin that wholly preceded this one: the last bin ending before the bucket, or a point
+    bin on its left edge (except for the first bucket). Bins are sorted, so binary search finds both.
     """
-    lo, hi = bounds[:-1, None], bounds[1:, None]
-    first = np.zeros((bounds.size - 1, 1), dtype=bool)
-    first[0] = True
-    point_on_edge = (high == low) & (low == lo)
+    lo, hi = bounds[:-1], bounds[1:]
+    ending_before = np.searchsorted(high, lo, side="left") - 1
+    last_at_edge = np.searchsorted(high, lo, side="right") - 1
+    edge = np.clip(last_at_edge, 0, None)
+    is_point = (last_at_edge >= 0) & (low[edge] == lo) & (high[edge] == lo)
+    is_point[0] = False
+    last = np.where(is_point, last_at_edge, ending_before)
+    starts = np.maximum.accumulate(np.concatenate([[0], last[:-1]])).astype(np.int64)
+    return starts, np.maximum(np.searchsorted(low, hi, side="right"), starts)
+
+
+def _overlaps(lo: np.ndarray, hi: np.ndarray, first: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Return the fraction of each bin [low, high] inside its bucket [lo, hi], TFDV's ``_overlap``.
+
+    TFDV's cases: a point bin on a bucket's left edge counts only for the first bucket; a bin
+    wholly before or after adds nothing; a contained bin adds all of itself; a partly covered bin
+    adds the covered fraction of its width, computed with TFDV's operands.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        width = high - low
-        cases = [
-            first & point_on_edge,
-            ~first & point_on_edge,
-            high < lo,
-            low > hi,
-            (lo <= low) & (hi >= high),
-            lo <= low,
-            hi >= high,
-            (lo > low) & (hi < high),
-        ]
-        values = [1.0, 0.0, 0.0, 0.0, 1.0, (hi - low) / width, (high - lo) / width, (hi - lo) / width]
-        overlap = np.select(cases, values, default=np.nan)
-    precedes = ~cases[0] & (cases[1] | cases[2])
-    follows = ~cases[0] & ~cases[1] & ~cases[2] & cases[3]
-    return overlap, precedes, follows
+        overlap = (np.minimum(high, hi) - np.maximum(low, lo)) / (high - low)
+    overlap[(lo <= low) & (high <= hi)] = 1.0
+    point_on_edge = (high == low) & (low == lo)
+    overlap[(high < lo) | (low > hi) | point_on_edge] = 0.0
+    overlap[first & point_on_edge] = 1.0
+    return overlap

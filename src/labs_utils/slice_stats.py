@@ -189,13 +189,17 @@ def _num_values_histogram(lengths: np.ndarray, options, cache: dict) -> statisti
     import pyarrow as pa
 
     lengths = lengths.astype(np.int64)
-    if lengths.min() == lengths.max():  # what TFDV's value_counts gives, without computing it
-        values, counts = pa.array(lengths[:1]), pa.array(np.array([lengths.size], dtype=np.int64))
+    if lengths.min() == lengths.max():  # TFDV's value_counts of the lengths is one pair
+        key: tuple = (int(lengths[0]), lengths.size)
+        grouped = None
     else:
         grouped = pa.array(lengths).value_counts()
-        values, counts = grouped.field(0), grouped.field(1)
-    key = (values.to_numpy().tobytes(), counts.to_numpy().tobytes())
+        key = (grouped.field(0).to_numpy().tobytes(), grouped.field(1).to_numpy().tobytes())
     if key not in cache:
+        if grouped is None:
+            values, counts = pa.array(lengths[:1]), pa.array(np.array([lengths.size], dtype=np.int64))
+        else:
+            values, counts = grouped.field(0), grouped.field(1)
         quantiles, cumulative = _sketch_quantiles(values, counts, options.num_values_histogram_buckets, options)
         cache[key] = histograms.quantiles_histogram(quantiles, cumulative)
     return cache[key]
