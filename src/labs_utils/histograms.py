@@ -122,14 +122,16 @@ def _walks(bounds: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.nd
     return starts, np.maximum(np.searchsorted(low, hi, side="right"), starts)
 
 
-def _overlaps(lo: np.ndarray, hi: np.ndarray, first: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _overlaps(
+    lo: np.ndarray, hi: np.ndarray, first: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> np.ndarray:
     """Return the fraction of each bin [low, high] inside its bucket [lo, hi], TFDV's ``_overlap``.
 
     TFDV's cases: a point bin on a bucket's left edge counts only for the first bucket; a bin
     wholly before or after adds nothing; a contained bin adds all of itself; a partly covered bin
     adds the covered fraction of its width, computed with TFDV's operands.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         overlap = (np.minimum(high, hi) - np.maximum(low, lo)) / (high - low)
     overlap[(lo <= low) & (high <= hi)] = 1.0
     point_on_edge = (high == low) & (low == lo)

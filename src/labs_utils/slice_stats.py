@@ -42,7 +42,10 @@ def supports(batch: pa.RecordBatch, options, generators: list) -> bool:
     )
     from tensorflow_data_validation.utils import schema_util
 
-    default = [basic_stats_generator.BasicStatsGenerator, top_k_uniques_sketch_stats_generator.TopKUniquesSketchStatsGenerator]
+    default = [
+        basic_stats_generator.BasicStatsGenerator,
+        top_k_uniques_sketch_stats_generator.TopKUniquesSketchStatsGenerator,
+    ]
     schema = options.schema
     if [type(g) for g in generators] != default or options.example_weight_map.all_weight_features():
         return False
@@ -52,7 +55,9 @@ def supports(batch: pa.RecordBatch, options, generators: list) -> bool:
         or any(schema_util.get_bytes_features_categorical_value(schema).values())  # CATEGORICAL_YES or _NO
     ):
         return False
-    return batch.num_rows > 0 and all(_Column.supports(batch.column(name)) for name in _feature_names(batch, options))
+    return batch.num_rows > 0 and all(
+        _Column.supports(batch.column(name)) for name in _feature_names(batch, options)
+    )
 
 
 def slice_datasets(
@@ -68,10 +73,11 @@ def slice_datasets(
     basic = {key: statistics_pb2.DatasetFeatureStatistics(num_examples=len(r)) for key, r in rows.items()}
     top_k = {key: statistics_pb2.DatasetFeatureStatistics() for key in rows}
     num_values_histograms: dict[tuple, statistics_pb2.Histogram] = {}
+    everything = np.concatenate(list(rows.values()))
+    edges = np.cumsum([0] + [r.size for r in rows.values()])
     for name in _feature_names(batch, options):
         column = _Column(batch.column(name))
-        for key, r in rows.items():
-            part = column.rows(r)
+        for key, part in zip(rows, column.parts(everything, edges), strict=True):
             feature = basic[key].features.add(type=column.kind)
             feature.path.step.append(name)
             _fill_basic(feature, part, options, num_values_histograms)
@@ -101,9 +107,14 @@ class _Column:
         self.missing = array.is_null().to_numpy(zero_copy_only=False)
         self.starts = offsets[:-1]
         self.lengths = np.where(self.missing, 0, np.diff(offsets))
+        self.univalent = bool((self.lengths == 1).all())
         if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
             is_int = pa.types.is_integer(values.type)
-            self.kind = statistics_pb2.FeatureNameStatistics.INT if is_int else statistics_pb2.FeatureNameStatistics.FLOAT
+            self.kind = (
+                statistics_pb2.FeatureNameStatistics.INT
+                if is_int
+                else statistics_pb2.FeatureNameStatistics.FLOAT
+            )
             self.values = values.to_numpy(zero_copy_only=False)
             return
         self.kind = statistics_pb2.FeatureNameStatistics.STRING
@@ -114,6 +125,9 @@ class _Column:
         self.labels = [v.decode("utf-8") for v in raw]
         self.byte_lengths = np.array([len(v) for v in raw], dtype=np.int64)
         self.rank = np.argsort(np.argsort(np.array(raw, dtype=object)))  # order of the raw bytes
+        # a KMV sketch counts distinct hashes exactly while it holds fewer than its size: if the whole
+        # dictionary has no two equal hashes, every slice's estimate is its count of distinct values
+        self.hashes_differ = len(raw) < _kmv_size() and _distinct_hashes(self.dictionary) == len(raw)
 
     @staticmethod
     def supports(array: pa.Array) -> bool:
@@ -128,7 +142,12 @@ class _Column:
             return False
         if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
             return True
-        if not (pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type) or pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        if not (
+            pa.types.is_binary(values.type)
+            or pa.types.is_large_binary(values.type)
+            or pa.types.is_string(values.type)
+            or pa.types.is_large_string(values.type)
+        ):
             return False
         distinct = pc.unique(values)
         if len(distinct) and pc.max(pc.binary_length(distinct)).as_py() >= _LARGE_STRING:
@@ -139,26 +158,37 @@ class _Column:
             return False
         return True
 
-    def rows(self, rows: np.ndarray) -> _Part:
-        """Return the part of this column in ``rows``, values in row order as TFDV flattens them."""
+    def parts(self, rows: np.ndarray, edges: np.ndarray) -> list[_Part]:
+        """Return this column's part of each slice; slice i's rows are ``rows[edges[i]:edges[i + 1]]``.
+
+        Values come in row order, as TFDV flattens a slice's column.
+        """
+        if self.univalent:  # one value in every row: no lengths to look at
+            values = self.values[self.starts[rows]]
+            return [
+                _Part(self, b - a, b - a, values[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)
+            ]
         lengths = self.lengths[rows]
-        total = int(lengths.sum())
-        starts = self.starts[rows]
-        if total == rows.size and (lengths == 1).all():
-            positions = starts
-        else:
-            before = np.cumsum(lengths) - lengths
-            positions = np.repeat(starts - before, lengths) + np.arange(total)
-        return _Part(self, rows.size, lengths[~self.missing[rows]], self.values[positions])
+        present = ~self.missing[rows]
+        before = np.cumsum(lengths) - lengths
+        values = self.values[np.repeat(self.starts[rows] - before, lengths) + np.arange(lengths.sum())]
+        value_edges = np.concatenate([[0], np.cumsum(lengths)])[edges]
+        parts = []
+        for i, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            part = _Part(self, b - a, int(present[a:b].sum()), values[value_edges[i] : value_edges[i + 1]])
+            part.lengths = lengths[a:b][present[a:b]]
+            parts.append(part)
+        return parts
 
 
 class _Part:
-    """A column's rows of one slice: row count, lengths of present rows, flattened values (or codes)."""
+    """A column's rows of one slice: row count, rows with a value list, flattened values (or codes)."""
 
-    __slots__ = ["column", "num_rows", "lengths", "values"]
+    __slots__ = ["column", "num_rows", "num_present", "values", "lengths"]
 
-    def __init__(self, column: _Column, num_rows: int, lengths: np.ndarray, values: np.ndarray):
-        self.column, self.num_rows, self.lengths, self.values = column, num_rows, lengths, values
+    def __init__(self, column: _Column, num_rows: int, num_present: int, values: np.ndarray):
+        self.column, self.num_rows, self.num_present, self.values = column, num_rows, num_present, values
+        self.lengths = None  # list lengths of the present rows; None when each holds one value
 
 
 def _fill_basic(feature, part: _Part, options, cache: dict) -> None:
@@ -174,38 +204,43 @@ def _fill_basic(feature, part: _Part, options, cache: dict) -> None:
         stats = feature.num_stats
         _fill_numeric(stats, part.values, options)
     common = stats.common_stats
-    common.num_non_missing = part.lengths.size
-    common.num_missing = part.num_rows - part.lengths.size
+    common.num_non_missing = part.num_present
+    common.num_missing = part.num_rows - part.num_present
     common.tot_num_values = total
-    if part.lengths.size:
-        common.min_num_values = part.lengths.min()
-        common.max_num_values = part.lengths.max()
+    if part.num_present:
+        lengths = part.lengths
+        common.min_num_values = 1 if lengths is None else lengths.min()
+        common.max_num_values = 1 if lengths is None else lengths.max()
         common.avg_num_values = common.tot_num_values / common.num_non_missing
-        common.num_values_histogram.CopyFrom(_num_values_histogram(part.lengths, options, cache))
+        common.num_values_histogram.CopyFrom(_num_values_histogram(part, options, cache))
 
 
-def _num_values_histogram(lengths: np.ndarray, options, cache: dict) -> statistics_pb2.Histogram:
+def _num_values_histogram(part: _Part, options, cache: dict) -> statistics_pb2.Histogram:
     """Return TFDV's quantiles histogram of list lengths; equal sketch inputs share one result."""
     import pyarrow as pa
 
-    lengths = lengths.astype(np.int64)
+    lengths = np.ones(1, dtype=np.int64) if part.lengths is None else part.lengths.astype(np.int64)
     if lengths.min() == lengths.max():  # TFDV's value_counts of the lengths is one pair
-        key: tuple = (int(lengths[0]), lengths.size)
+        key: tuple = (int(lengths[0]), part.num_present)
         grouped = None
     else:
         grouped = pa.array(lengths).value_counts()
         key = (grouped.field(0).to_numpy().tobytes(), grouped.field(1).to_numpy().tobytes())
     if key not in cache:
         if grouped is None:
-            values, counts = pa.array(lengths[:1]), pa.array(np.array([lengths.size], dtype=np.int64))
+            values, counts = pa.array(lengths[:1]), pa.array(np.array([part.num_present], dtype=np.int64))
         else:
             values, counts = grouped.field(0), grouped.field(1)
-        quantiles, cumulative = _sketch_quantiles(values, counts, options.num_values_histogram_buckets, options)
+        quantiles, cumulative = _sketch_quantiles(
+            values, counts, options.num_values_histogram_buckets, options
+        )
         cache[key] = histograms.quantiles_histogram(quantiles, cumulative)
     return cache[key]
 
 
-def _sketch_quantiles(values: pa.Array, weights: pa.Array | None, num: int, options) -> tuple[np.ndarray, np.ndarray]:
+def _sketch_quantiles(
+    values: pa.Array, weights: pa.Array | None, num: int, options
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (quantiles, cumulative weights) of TFDV's quantiles sketch over ``values``."""
     from tfx_bsl import sketches
 
@@ -268,14 +303,15 @@ def _add_top_k(dataset, name: str, part: _Part, options) -> None:
     """Add the feature TFDV's TopKUniquesSketchStatsGenerator outputs for one slice's strings."""
     import pyarrow as pa
     from tensorflow_data_validation.statistics import stats_impl
-    from tfx_bsl import sketches
 
     column = part.column
     counts = np.bincount(part.values, minlength=len(column.labels))
     seen = np.flatnonzero(counts)
     if not seen.size:
         return  # TFDV outputs no top-k feature when the slice has no value
-    mg_buckets = max(stats_impl._DEFAULT_MG_SKETCH_SIZE, options.num_top_values, options.num_rank_histogram_buckets)
+    mg_buckets = max(
+        stats_impl._DEFAULT_MG_SKETCH_SIZE, options.num_top_values, options.num_rank_histogram_buckets
+    )
     if seen.size <= mg_buckets:  # the Misra-Gries sketch never evicts: its counts are the counts
         order = np.lexsort((-column.rank[seen], -counts[seen]))
         pairs = [(column.labels[i], float(counts[i])) for i in seen[order]]
@@ -285,16 +321,34 @@ def _add_top_k(dataset, name: str, part: _Part, options) -> None:
     feature.path.step.append(name)
     stats = feature.string_stats
     buckets = stats.rank_histogram.buckets
-    for rank, (label, count) in enumerate(pairs[: max(options.num_top_values, options.num_rank_histogram_buckets)]):
+    for rank, (label, count) in enumerate(
+        pairs[: max(options.num_top_values, options.num_rank_histogram_buckets)]
+    ):
         if count < options.frequency_threshold:
             break
         if rank < options.num_top_values:
             stats.top_values.add(value=label, frequency=count)
         if rank < options.num_rank_histogram_buckets:
             buckets.add(low_rank=rank, high_rank=rank, sample_count=count, label=label)
-    distinct = sketches.KmvSketch(stats_impl._DEFAULT_KMV_SKETCH_SIZE)
-    distinct.AddValues(column.dictionary.take(pa.array(seen)))  # same hashes as all values, so same estimate
-    stats.unique = distinct.Estimate()
+    stats.unique = (
+        seen.size if column.hashes_differ else _distinct_hashes(column.dictionary.take(pa.array(seen)))
+    )
+
+
+def _kmv_size() -> int:
+    """Return the number of hashes TFDV's distinct-values sketch keeps."""
+    from tensorflow_data_validation.statistics import stats_impl
+
+    return stats_impl._DEFAULT_KMV_SKETCH_SIZE
+
+
+def _distinct_hashes(values: pa.Array) -> int:
+    """Return TFDV's estimate of distinct values (a KMV sketch), the same for any repeats of ``values``."""
+    from tfx_bsl import sketches
+
+    sketch = sketches.KmvSketch(_kmv_size())
+    sketch.AddValues(values)
+    return sketch.Estimate()
 
 
 def _misra_gries(values: pa.Array, num_buckets: int) -> list[tuple[str, float]]:
@@ -309,5 +363,9 @@ def _misra_gries(values: pa.Array, num_buckets: int) -> list[tuple[str, float]]:
         large_string_placeholder=constants.LARGE_BYTES_PLACEHOLDER,
     )
     sketch.AddValues(values)
-    pairs = sorted(((p["values"], p["counts"]) for p in sketch.Estimate().to_pylist()), key=lambda p: (p[1], p[0]), reverse=True)
+    pairs = sorted(
+        ((p["values"], p["counts"]) for p in sketch.Estimate().to_pylist()),
+        key=lambda p: (p[1], p[0]),
+        reverse=True,
+    )
     return [(value.decode("utf-8"), count) for value, count in pairs]

@@ -95,7 +95,11 @@ def sliced_statistics(batch: pa.RecordBatch, options) -> statistics_pb2.DatasetF
     plain.experimental_slice_functions = None
     generators = stats_impl.get_generators(plain, in_memory=True)
     rows = slice_rows(batch, slice_functions)
-    if rows is not None and all(r.size for r in rows.values()) and slice_stats.supports(batch, plain, generators):
+    if (
+        rows is not None
+        and all(r.size for r in rows.values())
+        and slice_stats.supports(batch, plain, generators)
+    ):
         datasets = slice_stats.slice_datasets(batch, rows, plain)
     else:
         datasets = _generator_datasets(batch, slice_functions, plain, generators)
@@ -108,7 +112,9 @@ def sliced_statistics(batch: pa.RecordBatch, options) -> statistics_pb2.DatasetF
     return result
 
 
-def _generator_datasets(batch, slice_functions, options, generators) -> dict[str, statistics_pb2.DatasetFeatureStatistics]:
+def _generator_datasets(
+    batch, slice_functions, options, generators
+) -> dict[str, statistics_pb2.DatasetFeatureStatistics]:
     """Return each slice's statistics from TFDV's own generators, built once for all slices."""
     from tensorflow_data_validation.statistics import stats_impl
 
