@@ -3,11 +3,12 @@
 ``generate_statistics_in_memory`` runs TFDV's two default generators (basic statistics, top-k and
 uniques sketches) once per slice, through Python code per feature and per slice. Here each column
 is prepared once for the whole batch (row lengths, missing rows, dictionary codes of strings) and
-each slice is a numpy index into it. Whatever TFDV computes with a sketch is still computed by
-tfx_bsl's own sketch on the slice's values (quantiles, distinct counts) unless the sketch is exact
-for that input: top-k counts of a slice with at most as many distinct values as the Misra-Gries
-sketch has buckets are plain counts. ``supports`` names the inputs this module handles;
-``tests/test_slicing.py`` checks that the protos equal TFDV's.
+each slice is a numpy index into it. Quantiles still come from tfx_bsl's own sketch fed the
+slice's values; top-k counts and distinct counts are plain counts where TFDV's sketches are exact
+(at most 1,024 distinct values in the slice; no two values with one hash), else tfx_bsl's sketch
+on the slice's values. Past 1,024 distinct values TFDV's own choice among the values tied at the
+lowest kept count varies from run to run (the sketch's C++ hash map order), here as in TFDV.
+``supports`` names the inputs handled; ``tests/test_slicing.py`` checks the protos equal TFDV's.
 """
 
 from __future__ import annotations
