@@ -32,10 +32,15 @@ def bin_weights(
     if not low.size:
         return low, high, weights
     starts = np.concatenate([[0], np.flatnonzero(high[1:] != high[:-1]) + 1])
-    ends = np.concatenate([starts[1:], [low.size]])
-    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-        # numpy's own sum of the same slice, so rounding matches TFDV's
-        weights[start:end] = weights[start:end].sum() / (end - start)
+    sizes = np.diff(np.concatenate([starts, [low.size]]))
+    # A group with at most one nonzero (non-negative) weight sums to its largest weight exactly,
+    # whatever the order of the additions; other groups take numpy's own sum of the same slice.
+    nonzero = np.add.reduceat(weights != 0, starts)
+    exact = (nonzero <= 1) & (np.minimum.reduceat(weights, starts) >= 0)
+    totals = np.maximum.reduceat(weights, starts)
+    for i in np.flatnonzero(~exact & (sizes > 1)):
+        totals[i] = weights[starts[i] : starts[i] + sizes[i]].sum()
+    weights = np.repeat(np.where(sizes > 1, totals / sizes, totals), sizes)
     same_as_first = (low == low[0]) & (high == high[0])
     leading = low.size if same_as_first.all() else int(np.argmin(same_as_first))
     if leading:
