@@ -34,6 +34,8 @@ __all__ = [
     "PortableCluster",
     "ProcessWatch",
     "StartError",
+    "compare_examples",
+    "compare_statistics",
     "examples_digest",
     "is_running",
     "pipeline_options",
@@ -506,6 +508,110 @@ def examples_digest(files: Sequence[str | Path]) -> tuple[int, str]:
     for record in sorted(records):
         digest.update(len(record).to_bytes(8, "little") + record)
     return len(records), digest.hexdigest()
+
+
+def compare_statistics(
+    left: statistics_pb2.DatasetFeatureStatisticsList, right: statistics_pb2.DatasetFeatureStatisticsList
+) -> dict:
+    """Return how two statistics differ: whether every count and string agrees, and the largest float gap.
+
+    Datasets are matched by name and features by path, so order does not matter. Integer and string
+    fields (counts, top values, bucket counts of categorical features) must agree exactly to count as
+    equal; float fields (means, deviations, histogram edges and weights) are compared by relative
+    difference, since workers add the same numbers in another order and round differently.
+    Introduced in c2x_lab_scaling_out.
+    """
+    left_fields, right_fields = _flat_statistics(left), _flat_statistics(right)
+    exact_equal = left_fields.keys() == right_fields.keys()
+    largest, where = 0.0, None
+    for key in left_fields.keys() & right_fields.keys():
+        a, b = left_fields[key], right_fields[key]
+        if isinstance(a, float) or isinstance(b, float):
+            gap = abs(float(a) - float(b)) / max(abs(float(a)), abs(float(b)), 1e-300)
+            if gap > largest:
+                largest, where = gap, key
+        elif a != b:
+            exact_equal = False
+    return {"exact_fields_equal": exact_equal, "max_relative_float_difference": largest, "largest_at": where}
+
+
+def _flat_statistics(stats: statistics_pb2.DatasetFeatureStatisticsList) -> dict[str, object]:
+    """Return path -> value for every leaf of the statistics, datasets by name, features by path."""
+    from google.protobuf import json_format
+
+    flat: dict[str, object] = {}
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(inner, f"{path}[{index}]")
+        else:
+            flat[path] = value
+
+    for dataset in stats.datasets:
+        for feature in dataset.features:
+            name = ".".join(feature.path.step) or feature.name
+            as_dict = json_format.MessageToDict(feature, preserving_proto_field_name=True)
+            as_dict.pop("path", None)
+            walk(as_dict, f"{dataset.name}/{name}")
+        walk({"num_examples": dataset.num_examples}, dataset.name)
+    # MessageToDict writes int64 as strings and whole floats as ints: keep their kinds apart
+    return {k: (float(v) if isinstance(v, float) else v) for k, v in flat.items()}
+
+
+def compare_examples(left: Sequence[str | Path], right: Sequence[str | Path]) -> dict:
+    """Return how two sets of transformed-example files differ, whatever order the rows were written in.
+
+    Each float column's values are replaced by their rank among the column's distinct values, so
+    rows can be matched although workers round differently: the rows are equal when both files
+    hold the same multiset of rows of ranks and integers, and ``max_abs_float_difference`` is the
+    largest gap between matching distinct float values.
+    Introduced in c2x_lab_scaling_out.
+    """
+    import numpy as np
+
+    frames = [_example_frame(files) for files in (left, right)]
+    if list(frames[0].columns) != list(frames[1].columns) or len(frames[0]) != len(frames[1]):
+        return {"rows_equal": False, "max_abs_float_difference": float("inf"), "rows": len(frames[0])}
+    ranked, largest = [frame.copy() for frame in frames], 0.0
+    for column in frames[0].columns:
+        if frames[0][column].dtype.kind != "f":
+            continue
+        distinct = [np.unique(frame[column].to_numpy()) for frame in frames]
+        if len(distinct[0]) != len(distinct[1]):
+            return {"rows_equal": False, "max_abs_float_difference": float("inf"), "rows": len(frames[0])}
+        largest = max(largest, float(np.max(np.abs(distinct[0] - distinct[1]), initial=0.0)))
+        for frame, values in zip(ranked, distinct, strict=True):
+            frame[column] = np.searchsorted(values, frame[column].to_numpy())
+    rows = [sorted(map(tuple, frame.to_numpy().tolist())) for frame in ranked]
+    return {"rows_equal": rows[0] == rows[1], "max_abs_float_difference": largest, "rows": len(frames[0])}
+
+
+def _example_frame(files: Sequence[str | Path]) -> pd.DataFrame:
+    """Return tf.Examples of one value per feature as a DataFrame, columns in name order."""
+    import pandas as pd
+    import tensorflow as tf
+
+    rows = []
+    for name in files:
+        compression = "GZIP" if str(name).endswith(".gz") else ""
+        for raw in tf.data.TFRecordDataset([str(name)], compression_type=compression).as_numpy_iterator():
+            features = tf.train.Example.FromString(raw).features.feature
+            row = {}
+            for key, feature in features.items():
+                kind = feature.WhichOneof("kind")
+                values = list(getattr(feature, kind).value) if kind else []
+                if len(values) != 1:
+                    raise ValueError(
+                        f"{name}: feature {key} holds {len(values)} values; expected one per example"
+                    )
+                row[key] = values[0]
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame[sorted(frame.columns)]
 
 
 def runner_table(runs: dict[str, dict], rows: int) -> pd.DataFrame:
