@@ -25,17 +25,11 @@ def _working(run: dict) -> dict[int, dict]:
     return {int(pid): w for pid, w in run["workers"].items() if w["cpu_s"] > 0}
 
 
-def _statistics(run: dict) -> dict[str, dict[str, bytes]]:
-    """Read a run's StatisticsGen output from disk: split -> slice -> statistics (features sorted)."""
+def _statistics(run: dict, split: str):
+    """Read one split of a run's StatisticsGen output from disk."""
     import tensorflow_data_validation as tfdv
 
-    root = Path(run["statistics_uri"])
-    return {
-        split: scaling.statistics_by_slice(
-            tfdv.load_stats_binary(str(root / f"Split-{split}" / "FeatureStats.pb"))
-        )
-        for split in run["split_names"]
-    }
+    return tfdv.load_stats_binary(str(Path(run["statistics_uri"]) / f"Split-{split}" / "FeatureStats.pb"))
 
 
 def _example_files(run: dict, split: str) -> list[Path]:
@@ -68,28 +62,45 @@ def test_each_runner_ran_with_the_flags_the_lesson_teaches(scaling_lab):
 
 
 def test_every_runner_wrote_the_same_statistics_as_the_in_process_run(scaling_lab):
-    runs = scaling_lab["runners"]
-    expected = _statistics(runs["in_process"])
-    assert set(expected) == {"train", "eval"}
-    assert all("All Examples" in slices for slices in expected.values())
-    for name in RUNNERS[1:]:
-        assert _statistics(runs[name]) == expected, name
+    runs, tolerance = scaling_lab["runners"], scaling_lab["tolerances"]["statistics_relative"]
+    assert tolerance <= 1e-6
+    for split in ("train", "eval"):
+        expected = _statistics(runs["in_process"], split)
+        assert expected.datasets[0].num_examples == scaling_lab["split_sizes"][split]
+        for name in RUNNERS[1:]:
+            diff = scaling.compare_statistics(expected, _statistics(runs[name], split))
+            assert diff["exact_fields_equal"], (name, split)
+            assert diff["max_relative_float_difference"] <= tolerance, (name, split, diff)
 
 
 def test_every_runner_wrote_the_same_transformed_examples(scaling_lab):
-    runs = scaling_lab["runners"]
+    runs, tolerance = scaling_lab["runners"], scaling_lab["tolerances"]["examples_absolute"]
+    assert tolerance <= 1e-5
     for split, size in scaling_lab["split_sizes"].items():
-        expected = scaling.examples_digest(_example_files(runs["in_process"], split))
-        assert expected[0] == size, f"{split}: one transformed example per input row"
+        expected = _example_files(runs["in_process"], split)
         for name in RUNNERS[1:]:
-            assert scaling.examples_digest(_example_files(runs[name], split)) == expected, (name, split)
+            diff = scaling.compare_examples(expected, _example_files(runs[name], split))
+            assert diff["rows"] == size, f"{split}: one transformed example per input row"
+            assert diff["rows_equal"] and diff["max_abs_float_difference"] <= tolerance, (name, split, diff)
+
+
+def test_the_recorded_comparisons_match_the_files(scaling_lab):
+    recorded = {(c["runner"], c["split"]): c for c in scaling_lab["comparisons"]}
+    assert set(recorded) == {(name, split) for name in RUNNERS[1:] for split in ("train", "eval")}
+    runs = scaling_lab["runners"]
+    for (name, split), c in recorded.items():
+        diff = scaling.compare_statistics(
+            _statistics(runs["in_process"], split), _statistics(runs[name], split)
+        )
+        assert c["statistics_max_rel_diff"] == pytest.approx(diff["max_relative_float_difference"], abs=1e-18)
 
 
 def test_the_pool_runs_worked_in_the_pools_workers_not_in_the_kernel(scaling_lab):
-    kernel, pool = scaling_lab["kernel_pid"], scaling_lab["cluster_pids"]["worker_pool"]
-    assert pool and pool != kernel and scaling_lab["cluster_pids"]["job_service"] not in (kernel, pool)
+    kernel = scaling_lab["kernel_pid"]
     for name in POOL_RUNNERS:
         run = scaling_lab["runners"][name]
+        pool = run["cluster_pids"]["worker_pool"]
+        assert pool and pool != kernel and run["cluster_pids"]["job_service"] not in (kernel, pool)
         working = _working(run)
         assert working and kernel not in working, (name, working)
         assert {w["parent"] for w in working.values()} == {pool}, name
@@ -133,9 +144,10 @@ def test_the_in_process_run_did_its_work_in_the_kernel(scaling_lab):
     assert run["caller_cpu_s"] > 0 and run["workers_cpu_s"] <= 0.05 * run["caller_cpu_s"]
 
 
-def test_the_cluster_was_stopped(scaling_lab):
-    assert scaling_lab["servers_left"] == []
-    for pid in scaling_lab["cluster_pids"].values():
+def test_the_clusters_were_stopped(scaling_lab):
+    assert scaling_lab["servers_left"] == {name: [] for name in POOL_RUNNERS}
+    pids = [pid for name in POOL_RUNNERS for pid in scaling_lab["runners"][name]["cluster_pids"].values()]
+    for pid in pids:
         cmdline = Path(f"/proc/{pid}/cmdline")
         alive = scaling.is_running(pid) and b"labs_utils.scaling" in cmdline.read_bytes()
         assert not alive, f"cluster process {pid} still runs"

@@ -36,14 +36,12 @@ __all__ = [
     "StartError",
     "compare_examples",
     "compare_statistics",
-    "examples_digest",
     "is_running",
     "pipeline_options",
     "plot_runners",
     "runner_label",
     "runner_table",
     "runs_in_process",
-    "statistics_by_slice",
 ]
 
 DEFAULT_BEAM_FLAGS = ("--runner=DirectRunner", "--direct_running_mode=in_memory")
@@ -469,45 +467,6 @@ def is_running(pid: int | None) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def statistics_by_slice(stats: statistics_pb2.DatasetFeatureStatisticsList) -> dict[str, bytes]:
-    """Return each dataset's statistics serialized with its features in name order.
-
-    Runners may list features (and datasets) in any order; two results with equal values give
-    equal dicts. Introduced in c2x_lab_scaling_out.
-    """
-    result = {}
-    for dataset in stats.datasets:
-        ordered = type(dataset)()
-        ordered.CopyFrom(dataset)
-        features = sorted(ordered.features, key=lambda f: ".".join(f.path.step) or f.name)
-        del ordered.features[:]
-        ordered.features.extend(features)
-        result[ordered.name] = ordered.SerializeToString(deterministic=True)
-    return result
-
-
-def examples_digest(files: Sequence[str | Path]) -> tuple[int, str]:
-    """Return (record count, sha256 over the sorted records) of gzip or plain TFRecord files of tf.Example.
-
-    Each record is parsed and serialized deterministically, so equal examples written in another
-    order, by other workers or into other shards give the same digest.
-    Introduced in c2x_lab_scaling_out.
-    """
-    import hashlib
-
-    import tensorflow as tf
-
-    records = []
-    for name in files:
-        compression = "GZIP" if str(name).endswith(".gz") else ""
-        for raw in tf.data.TFRecordDataset([str(name)], compression_type=compression).as_numpy_iterator():
-            records.append(tf.train.Example.FromString(raw).SerializeToString(deterministic=True))
-    digest = hashlib.sha256()
-    for record in sorted(records):
-        digest.update(len(record).to_bytes(8, "little") + record)
-    return len(records), digest.hexdigest()
 
 
 def compare_statistics(
