@@ -607,7 +607,7 @@ def plot_runners(table: pd.DataFrame, timings: dict[str, dict[str, float]] | Non
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     y = np.arange(len(table))[::-1]
     timings = timings or {name: {"wall": wall} for name, wall in table["wall_s"].items()}
     parts = list(dict.fromkeys(part for name in table.index for part in timings.get(name, {})))
@@ -621,7 +621,7 @@ def plot_runners(table: pd.DataFrame, timings: dict[str, dict[str, float]] | Non
     time_ax.set_yticks(y, table["runner"])
     time_ax.set_xlabel("wall time (s)")
     time_ax.set_xlim(0, left.max() * 1.45)
-    time_ax.legend(loc="lower right", fontsize=8)
+    time_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     left = np.zeros(len(table))
     for column, label in (
         ("caller_peak_mb", "caller (this kernel)"),
@@ -633,7 +633,7 @@ def plot_runners(table: pd.DataFrame, timings: dict[str, dict[str, float]] | Non
         left += megabytes
     memory_ax.set_yticks(y, [""] * len(table))
     memory_ax.set_xlabel("peak resident memory (MB, sampled)")
-    memory_ax.legend(loc="lower right", fontsize=8)
+    memory_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     time_ax.set_title("Time", loc="left")
     memory_ax.set_title("Memory", loc="left")
     return fig
