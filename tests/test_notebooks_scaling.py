@@ -159,7 +159,7 @@ def test_the_table_and_memory_come_from_the_recorded_runs(scaling_lab):
     for name in RUNNERS:
         assert table[name]["wall_s"] == pytest.approx(runs[name]["wall_s"], abs=0.05)
         assert table[name]["rows_per_s"] == pytest.approx(
-            scaling_lab["rows"] / runs[name]["wall_s"], rel=0.01
+            scaling_lab["rows"] / runs[name]["wall_s"], rel=0.01, abs=0.5
         )
         assert runs[name]["caller_peak_rss_mb"] > 100  # a kernel with TensorFlow loaded
     for name in ("multi_processing_2", *POOL_RUNNERS):
