@@ -92,7 +92,7 @@ def fit_line(rows: list[int], seconds: list[float]) -> dict:
     residual = max(abs(s - fixed - slope * r) for r, s in zip(rows, seconds, strict=True))
     return {
         "fixed_s": fixed,
-        "rows_per_s": 1 / slope if slope > 0 else float("inf"),
+        "rows_per_s": 1 / slope if slope > 0 else None,  # None: time did not grow with rows (noise)
         "max_residual_s": residual,
     }
 
@@ -133,9 +133,10 @@ def markdown_table(results: dict[str, dict]) -> str:
             continue
         start = f"{r['cluster_start_s']:.1f}" if "cluster_start_s" in r else "-"
         walls = " | ".join(f"{s:.1f}" for s in r["wall_s"])
+        rate = f"{r['rows_per_s']:,.0f}" if r["rows_per_s"] else "n/a: time did not grow with rows"
         lines.append(
             f"| {name} | {RUNNERS[name]} | {r['load_before']:.1f}-{r['load_after']:.1f} | {start} | "
-            f"{r['cold_s']:.1f} | {walls} | {r['fixed_s']:.1f} | {r['rows_per_s']:,.0f} | "
+            f"{r['cold_s']:.1f} | {walls} | {r['fixed_s']:.1f} | {rate} | "
             f"{r['max_residual_s']:.1f} |"
         )
     lines += [
