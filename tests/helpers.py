@@ -34,6 +34,7 @@ QUICK_DATA_SOURCES = {
     "c2x_lab_advanced_labeling": {"official", "mirror"},
     "c2x_lab_data_augmentation": {"lossy"},
     "c2x_lab_drift_and_skew": REAL_SOURCES,
+    "c2x_lab_scaling_out": REAL_SOURCES,
 }
 
 

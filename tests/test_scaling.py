@@ -173,3 +173,71 @@ BEAM_LABS = ("c2w2_lab_simple_transform", "c2w4_lab_weather_timeseries", "c2w4_l
 def test_the_beam_labs_declare_beam_args(repo_root):
     for name in BEAM_LABS:
         assert "BEAM_ARGS" in hygiene.declared_parameters(repo_root / "notebooks" / f"{name}.ipynb"), name
+
+
+def _stats_list(mean: float, count: int, reverse: bool = False):
+    """Statistics of two numeric features, optionally listed in reverse order."""
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    stats = statistics_pb2.DatasetFeatureStatisticsList()
+    dataset = stats.datasets.add(name="All Examples", num_examples=count)
+    for name in reversed(("a", "b")) if reverse else ("a", "b"):
+        feature = dataset.features.add()
+        feature.path.step.append(name)
+        feature.num_stats.mean = mean
+        feature.num_stats.common_stats.num_non_missing = count
+    return stats
+
+
+def test_statistics_compare_equal_whatever_the_feature_order():
+    diff = scaling.compare_statistics(_stats_list(2.5, 10), _stats_list(2.5, 10, reverse=True))
+    assert diff == {"exact_fields_equal": True, "max_relative_float_difference": 0.0, "largest_at": None}
+
+
+def test_statistics_report_float_rounding_apart_from_different_counts():
+    rounded = scaling.compare_statistics(_stats_list(2.5, 10), _stats_list(2.5 * (1 + 1e-12), 10))
+    assert rounded["exact_fields_equal"] and 5e-13 < rounded["max_relative_float_difference"] < 2e-12
+    assert rounded["largest_at"].endswith("num_stats.mean")
+    assert not scaling.compare_statistics(_stats_list(2.5, 10), _stats_list(2.5, 11))["exact_fields_equal"]
+
+
+def _write_examples(path: Path, rows: list[tuple[float, int]]) -> list[Path]:
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for x, k in rows:
+            example = tf.train.Example()
+            example.features.feature["x"].float_list.value.append(x)
+            example.features.feature["k"].int64_list.value.append(k)
+            writer.write(example.SerializeToString())
+    return [path]
+
+
+def test_examples_compare_equal_in_any_order_and_up_to_rounding(tmp_path):
+    rows = [(-1.5, 0), (0.25, 1), (2.0, 1), (0.25, 2)]
+    left = _write_examples(tmp_path / "left", rows)
+    shuffled = [(x + 1e-6 if x > 1 else x, k) for x, k in reversed(rows)]
+    diff = scaling.compare_examples(left, _write_examples(tmp_path / "right", shuffled))
+    assert diff["rows_equal"] and diff["rows"] == 4
+    assert 5e-7 < diff["max_abs_float_difference"] < 2e-6  # float32 of 2.0 + 1e-6
+    swapped = [(-1.5, 0), (0.25, 2), (2.0, 1), (0.25, 2)]  # a row's integer changed
+    assert not scaling.compare_examples(left, _write_examples(tmp_path / "swapped", swapped))["rows_equal"]
+
+
+BUSY = "import time\nwhile time.process_time() < 0.5:\n    pass"  # half a second of CPU, whatever the load
+
+
+def test_process_watch_sees_a_child_do_the_work():
+    import os
+    import subprocess
+    import sys
+
+    with scaling.ProcessWatch(interval=0.05) as watch:
+        child = subprocess.Popen([sys.executable, "-c", BUSY])
+        child.wait()
+    summary = watch.summary()
+    assert summary["workers"][child.pid]["parent"] == os.getpid()
+    assert summary["workers"][child.pid]["cpu_s"] > 0.25  # half a CPU second, sampled
+    assert summary["workers_cpu_s"] > summary["caller_cpu_s"]
+    assert summary["caller_peak_rss_mb"] > 10 and summary["wall_s"] > 0.4
+    assert not scaling.is_running(child.pid) and scaling.is_running(os.getpid())

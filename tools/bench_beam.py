@@ -2,11 +2,14 @@
 
 Run by `make bench`: ``python tools/bench_beam.py --output runs/bench/beam.md``. The workload is
 ``tools/bench_transform.py``'s census transform (5 scaled features, age buckets, 9 vocabularies,
-gzip TFRecords out). Each runner gets a fresh Python process that runs the transform on a small
-sample twice (cold, then warm) and on the whole file; the warm small run is the fixed cost, and
-the extra rows of the large run (the census file repeated ``--copies`` times, so per-row work
-outweighs noise) over the extra time is the throughput. Portable runs also report
-how long the job service and worker pool took to start.
+gzip TFRecords out). Each runner gets a fresh Python process that runs the transform once cold
+(imports, first graph trace; reported, not fitted), then warm at each of ``--sizes`` rows (the
+census file repeated as often as needed). A least-squares line through (rows, wall seconds),
+``wall = fixed + rows / throughput``, splits each runner's time into the fixed cost of one
+pipeline (its intercept) and its per-row throughput (one over its slope); with three or more sizes
+the largest residual shows how well a line fits. Portable runs also report how long the job
+service and worker pool took to start. The load average before and after each runner is printed:
+on a shared machine, numbers taken under different load do not compare.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
-SMALL_ROWS = 1_000
+DEFAULT_SIZES = (1_000, 40_000, 130_000)
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 RUNNERS = {
     "in_process": "DirectRunner, in_memory (the default)",
@@ -31,16 +34,17 @@ RUNNERS = {
 }
 
 
-def measure(runner: str, copies: int) -> dict:
-    """Run the three transforms for one runner in this process and return the timings."""
+def measure(runner: str, sizes: list[int]) -> dict:
+    """Run the transform cold, then at each size, for one runner in this process; return the timings."""
     import bench_transform
     import pandas as pd
 
     from labs_utils import scaling, transform
 
     census = bench_transform.load_census()
+    copies = -(-max(sizes) // len(census))  # ceiling division
     frame = pd.concat([census] * copies, ignore_index=True)
-    result: dict = {"rows": len(frame), "small_rows": SMALL_ROWS}
+    result: dict = {"sizes": sizes, "load_before": os.getloadavg()[0]}
     cluster = None
     if runner.startswith("portable"):
         started = time.perf_counter()
@@ -53,35 +57,52 @@ def measure(runner: str, copies: int) -> dict:
         else:
             args = MULTI_PROCESSING if runner == "multi_processing_2" else []
         with tempfile.TemporaryDirectory(prefix="bench_beam_") as tmp:
-            for name, data in (
-                ("cold_s", census.head(SMALL_ROWS)),
-                ("fixed_s", census.head(SMALL_ROWS)),
-                ("full_s", frame),
-            ):
+            seconds = []
+            for index, rows in enumerate([min(sizes), *sizes]):
                 started = time.perf_counter()
                 transform.transform_data(
                     bench_transform.preprocessing_fn,
-                    data,
-                    output_dir=Path(tmp) / name,
+                    frame.head(rows),
+                    output_dir=Path(tmp) / str(index),
                     write_examples=True,
                     materialize=False,
                     beam_pipeline_args=args,
                 )
-                result[name] = time.perf_counter() - started
+                seconds.append(time.perf_counter() - started)
     finally:
         if cluster is not None:
             cluster.stop()
-    extra_rows = result["rows"] - SMALL_ROWS
-    result["rows_per_s"] = extra_rows / max(result["full_s"] - result["fixed_s"], 1e-9)
+    result["cold_s"], result["wall_s"] = seconds[0], seconds[1:]
+    result.update(fit_line(sizes, result["wall_s"]))
+    result["load_after"] = os.getloadavg()[0]
     return result
 
 
-def run_in_subprocess(runner: str, copies: int, log_dir: Path) -> dict:
+def fit_line(rows: list[int], seconds: list[float]) -> dict:
+    """Return fixed seconds (intercept), rows/s (1 / slope) and the largest residual of a fitted line."""
+    n = len(rows)
+    mean_r, mean_s = sum(rows) / n, sum(seconds) / n
+    spread = sum((r - mean_r) ** 2 for r in rows)
+    if n < 2 or spread == 0:
+        raise ValueError(
+            f"need at least two different sizes to separate fixed cost and throughput, got {rows}"
+        )
+    slope = sum((r - mean_r) * (s - mean_s) for r, s in zip(rows, seconds, strict=True)) / spread
+    fixed = mean_s - slope * mean_r
+    residual = max(abs(s - fixed - slope * r) for r, s in zip(rows, seconds, strict=True))
+    return {
+        "fixed_s": fixed,
+        "rows_per_s": 1 / slope if slope > 0 else None,  # None: time did not grow with rows (noise)
+        "max_residual_s": residual,
+    }
+
+
+def run_in_subprocess(runner: str, sizes: list[int], log_dir: Path) -> dict:
     """Measure one runner in a fresh interpreter (tools/ on PYTHONPATH for its workers too)."""
     env = {**os.environ, "TZ": "UTC", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env["PYTHONPATH"] = os.pathsep.join([str(TOOLS), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
-        [sys.executable, __file__, "--worker", runner, "--copies", str(copies)],
+        [sys.executable, __file__, "--worker", runner, "--sizes", *map(str, sizes)],
         capture_output=True,
         text=True,
         env=env,
@@ -98,25 +119,31 @@ def run_in_subprocess(runner: str, copies: int, log_dir: Path) -> dict:
 
 
 def markdown_table(results: dict[str, dict]) -> str:
-    """Render one row per runner: start-up, cold and warm fixed cost, full run, throughput."""
+    """Render one row per runner: start-up, cold run, wall time per size, fitted fixed cost and rows/s."""
+    sizes = next((r["sizes"] for r in results.values() if "sizes" in r), [])
+    size_columns = " | ".join(f"{n:,} rows (s)" for n in sizes)
     lines = [
-        "| runner | what | cluster start (s) | 1st pipeline (s) | fixed cost (s) | large run (s) | rows/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| runner | what | load | cluster start (s) | 1st pipeline (s) | {size_columns} | "
+        "fixed cost (s) | rows/s | largest residual (s) |",
+        "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in sizes) + " | ---: | ---: | ---: |",
     ]
     for name, r in results.items():
         if "error" in r:
-            lines.append(f"| {name} | {RUNNERS[name]} | failed: {r['error']} | | | | |")
+            lines.append(f"| {name} | {RUNNERS[name]} | failed: {r['error']} |")
             continue
         start = f"{r['cluster_start_s']:.1f}" if "cluster_start_s" in r else "-"
+        walls = " | ".join(f"{s:.1f}" for s in r["wall_s"])
+        rate = f"{r['rows_per_s']:,.0f}" if r["rows_per_s"] else "n/a: time did not grow with rows"
         lines.append(
-            f"| {name} | {RUNNERS[name]} | {start} | {r['cold_s']:.1f} | {r['fixed_s']:.1f} | "
-            f"{r['full_s']:.1f} | {r['rows_per_s']:,.0f} |"
+            f"| {name} | {RUNNERS[name]} | {r['load_before']:.1f}-{r['load_after']:.1f} | {start} | "
+            f"{r['cold_s']:.1f} | {walls} | {r['fixed_s']:.1f} | {rate} | "
+            f"{r['max_residual_s']:.1f} |"
         )
-    rows = next((r["rows"] for r in results.values() if "rows" in r), 0)
     lines += [
         "",
-        f"Fixed cost: a warm {SMALL_ROWS:,}-row pipeline. Throughput: the other {rows - SMALL_ROWS:,} "
-        "rows of the large run (census, repeated) over the extra time it took.",
+        "Fixed cost and rows/s: a least-squares line wall = fixed + rows / throughput through the warm runs "
+        f"at {', '.join(f'{n:,}' for n in sizes)} rows (census, repeated). Load: the 1-minute load average "
+        "before and after the runner.",
     ]
     return "\n".join(lines)
 
@@ -125,19 +152,23 @@ def main(argv: list[str] | None = None) -> int:
     """Measure the selected runners one after another and print (and save) the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runners", nargs="+", choices=list(RUNNERS), default=list(RUNNERS), help="runners")
-    parser.add_argument("--copies", type=int, default=4, help="census copies in the large run")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), help="rows per warm run (two or more)"
+    )
     parser.add_argument("--output", type=Path, help="also write the table to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if len(set(args.sizes)) < 2:
+        parser.error("--sizes needs at least two different row counts")
     if args.worker:
-        print(json.dumps(measure(args.worker, args.copies)), flush=True)
+        print(json.dumps(measure(args.worker, args.sizes)), flush=True)
         return 0
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     header = f"{os.cpu_count()} CPUs, load average {load} at start; one run per cell."
     print(header, file=sys.stderr, flush=True)
     results = {}
     for name in args.runners:
-        results[name] = run_in_subprocess(name, args.copies, (args.output or Path("runs/bench/x")).parent)
+        results[name] = run_in_subprocess(name, args.sizes, (args.output or Path("runs/bench/x")).parent)
         print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
     table = header + "\n\n" + markdown_table(results)
     print(table)

@@ -16,20 +16,31 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
     from apache_beam.options.pipeline_options import PipelineOptions
+    from matplotlib.figure import Figure
+    from tensorflow_metadata.proto.v0 import statistics_pb2
 
 __all__ = [
     "DEFAULT_BEAM_FLAGS",
     "PortableCluster",
+    "ProcessWatch",
     "StartError",
+    "compare_examples",
+    "compare_statistics",
+    "is_running",
     "pipeline_options",
+    "plot_runners",
     "runner_label",
+    "runner_table",
     "runs_in_process",
 ]
 
@@ -306,6 +317,326 @@ def _stop_group(process: subprocess.Popen, timeout: float) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+@dataclass
+class _Seen:
+    """What the sampler saw of one process: its parent, peak RSS and CPU seconds."""
+
+    parent: int
+    peak_rss: int = 0
+    cpu_first: float | None = None
+    cpu_last: float = 0.0
+
+    @property
+    def cpu_s(self) -> float:
+        """Return the CPU seconds spent while watched."""
+        return self.cpu_last - (self.cpu_first or 0.0)
+
+
+@dataclass
+class ProcessWatch:
+    """Sample this process and every process below it (and below ``servers``) while a block runs.
+
+    Reads ``/proc`` every ``interval`` seconds (Linux only). ``summary()`` then says how long the block
+    took, the peak memory (resident set) of this process, of the servers and of their worker
+    processes, and the CPU seconds each spent, so a run shows where its work really happened::
+
+        with scaling.ProcessWatch(servers=[cluster.job_service_pid, cluster.pool_pid]) as watch:
+            context.run(statistics_gen)
+        watch.summary()
+
+    Workers are the processes below this one or below a server, other than the servers themselves.
+    Peaks are sampled (a spike shorter than ``interval`` can be missed); RSS counts shared pages in
+    every process, so the workers' summed peak overstates what they needed together.
+    Introduced in c2x_lab_scaling_out.
+    """
+
+    servers: Sequence[int | None] = ()
+    interval: float = 0.2
+    _seen: dict[int, _Seen] = field(default_factory=dict, init=False, repr=False)
+    _workers_peak: int = field(default=0, init=False, repr=False)
+    _servers_peak: int = field(default=0, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _wall: float = field(default=0.0, init=False, repr=False)
+    _cpu: float = field(default=0.0, init=False, repr=False)
+
+    def __enter__(self) -> ProcessWatch:
+        self._stop.clear()
+        self._sample()  # baseline: CPU already spent by existing processes is not this block's
+        self._wall, self._cpu = time.perf_counter(), _own_cpu()
+        self._thread = threading.Thread(target=self._loop, name="ProcessWatch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._wall = time.perf_counter() - self._wall
+        self._cpu = _own_cpu() - self._cpu
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()
+
+    def summary(self) -> dict:
+        """Return wall and CPU seconds and peak memory (MB) of the caller, servers and workers."""
+        me, mb = os.getpid(), 1024 * 1024
+        servers = {pid for pid in self.servers if pid}
+        workers = {
+            pid: {"parent": s.parent, "peak_rss_mb": round(s.peak_rss / mb, 1), "cpu_s": round(s.cpu_s, 2)}
+            for pid, s in self._seen.items()
+            if pid != me and pid not in servers
+        }
+        return {
+            "wall_s": round(self._wall, 3),
+            "caller_pid": me,
+            "caller_cpu_s": round(self._cpu, 2),
+            "caller_peak_rss_mb": round(self._seen[me].peak_rss / mb, 1),
+            "servers_peak_rss_mb": round(self._servers_peak / mb, 1) if servers else None,
+            "servers_cpu_s": round(sum(self._seen[p].cpu_s for p in servers if p in self._seen), 2),
+            "workers_peak_rss_mb": round(self._workers_peak / mb, 1),
+            "workers_cpu_s": round(sum(w["cpu_s"] for w in workers.values()), 2),
+            "workers": workers,
+        }
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        """Read every process below the caller and the servers once; update peaks and CPU."""
+        me = os.getpid()
+        servers = {pid for pid in self.servers if pid}
+        table = _process_table()
+        watched, frontier = {me} | servers, [me, *servers]
+        while frontier:
+            parent = frontier.pop()
+            for pid, (ppid, _, _) in table.items():
+                if ppid == parent and pid not in watched:
+                    watched.add(pid)
+                    frontier.append(pid)
+        workers_now = servers_now = 0
+        for pid in watched:
+            if pid not in table:
+                continue
+            ppid, rss, cpu = table[pid]
+            seen = self._seen.setdefault(pid, _Seen(parent=ppid))
+            seen.peak_rss = max(seen.peak_rss, rss)
+            seen.cpu_first = cpu if seen.cpu_first is None else seen.cpu_first
+            seen.cpu_last = cpu
+            if pid in servers:
+                servers_now += rss
+            elif pid != me:
+                workers_now += rss
+        self._workers_peak = max(self._workers_peak, workers_now)
+        self._servers_peak = max(self._servers_peak, servers_now)
+
+
+def _own_cpu() -> float:
+    """Return this process's user + system CPU seconds so far."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _process_table() -> dict[int, tuple[int, int, float]]:
+    """Return pid -> (parent pid, resident bytes, CPU seconds) for every process in /proc."""
+    ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended between listing and reading
+            continue
+        # after the command name: state, ppid, ..., utime (12th), stime (13th), ..., rss (22nd)
+        table[int(entry.name)] = (
+            int(fields[1]),
+            int(fields[21]) * page,
+            (int(fields[11]) + int(fields[12])) / ticks,
+        )
+    return table
+
+
+def is_running(pid: int | None) -> bool:
+    """Return True when process ``pid`` exists and is not a zombie (read from /proc)."""
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def compare_statistics(
+    left: statistics_pb2.DatasetFeatureStatisticsList, right: statistics_pb2.DatasetFeatureStatisticsList
+) -> dict:
+    """Return how two statistics differ: whether every count and string agrees, and the largest float gap.
+
+    Datasets are matched by name and features by path, so order does not matter. Integer and string
+    fields (counts, top values, bucket counts of categorical features) must agree exactly to count as
+    equal; float fields (means, deviations, histogram edges and weights) are compared by relative
+    difference, since workers add the same numbers in another order and round differently.
+    Introduced in c2x_lab_scaling_out.
+    """
+    left_fields, right_fields = _flat_statistics(left), _flat_statistics(right)
+    exact_equal = left_fields.keys() == right_fields.keys()
+    largest, where = 0.0, None
+    for key in left_fields.keys() & right_fields.keys():
+        a, b = left_fields[key], right_fields[key]
+        if isinstance(a, float) or isinstance(b, float):
+            gap = abs(float(a) - float(b)) / max(abs(float(a)), abs(float(b)), 1e-300)
+            if gap > largest:
+                largest, where = gap, key
+        elif a != b:
+            exact_equal = False
+    return {"exact_fields_equal": exact_equal, "max_relative_float_difference": largest, "largest_at": where}
+
+
+def _flat_statistics(stats: statistics_pb2.DatasetFeatureStatisticsList) -> dict[str, object]:
+    """Return path -> value for every leaf of the statistics, datasets by name, features by path."""
+    from google.protobuf import json_format
+
+    flat: dict[str, object] = {}
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(inner, f"{path}[{index}]")
+        else:
+            flat[path] = value
+
+    for dataset in stats.datasets:
+        for feature in dataset.features:
+            name = ".".join(feature.path.step) or feature.name
+            as_dict = json_format.MessageToDict(feature, preserving_proto_field_name=True)
+            as_dict.pop("path", None)
+            walk(as_dict, f"{dataset.name}/{name}")
+        walk({"num_examples": dataset.num_examples}, dataset.name)
+    # MessageToDict writes int64 as strings and whole floats as ints: keep their kinds apart
+    return {k: (float(v) if isinstance(v, float) else v) for k, v in flat.items()}
+
+
+def compare_examples(left: Sequence[str | Path], right: Sequence[str | Path]) -> dict:
+    """Return how two sets of transformed-example files differ, whatever order the rows were written in.
+
+    Each float column's values are replaced by their rank among the column's distinct values, so
+    rows can be matched although workers round differently: the rows are equal when both files
+    hold the same multiset of rows of ranks and integers, and ``max_abs_float_difference`` is the
+    largest gap between matching distinct float values.
+    Introduced in c2x_lab_scaling_out.
+    """
+    import numpy as np
+
+    frames = [_example_frame(files) for files in (left, right)]
+    if list(frames[0].columns) != list(frames[1].columns) or len(frames[0]) != len(frames[1]):
+        return {"rows_equal": False, "max_abs_float_difference": float("inf"), "rows": len(frames[0])}
+    ranked, largest = [frame.copy() for frame in frames], 0.0
+    for column in frames[0].columns:
+        if frames[0][column].dtype.kind != "f":
+            continue
+        distinct = [np.unique(frame[column].to_numpy()) for frame in frames]
+        if len(distinct[0]) != len(distinct[1]):
+            return {"rows_equal": False, "max_abs_float_difference": float("inf"), "rows": len(frames[0])}
+        largest = max(largest, float(np.max(np.abs(distinct[0] - distinct[1]), initial=0.0)))
+        for frame, values in zip(ranked, distinct, strict=True):
+            frame[column] = np.searchsorted(values, frame[column].to_numpy())
+    rows = [sorted(map(tuple, frame.to_numpy().tolist())) for frame in ranked]
+    return {"rows_equal": rows[0] == rows[1], "max_abs_float_difference": largest, "rows": len(frames[0])}
+
+
+def _example_frame(files: Sequence[str | Path]) -> pd.DataFrame:
+    """Return tf.Examples of one value per feature as a DataFrame, columns in name order."""
+    import pandas as pd
+    import tensorflow as tf
+
+    rows = []
+    for name in files:
+        compression = "GZIP" if str(name).endswith(".gz") else ""
+        for raw in tf.data.TFRecordDataset([str(name)], compression_type=compression).as_numpy_iterator():
+            features = tf.train.Example.FromString(raw).features.feature
+            row = {}
+            for key, feature in features.items():
+                kind = feature.WhichOneof("kind")
+                values = list(getattr(feature, kind).value) if kind else []
+                if len(values) != 1:
+                    raise ValueError(
+                        f"{name}: feature {key} holds {len(values)} values; expected one per example"
+                    )
+                row[key] = values[0]
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame[sorted(frame.columns)]
+
+
+def runner_table(runs: dict[str, dict], rows: int) -> pd.DataFrame:
+    """Return one row per runner: wall time, rows/s, peak memory and CPU of caller, servers, workers.
+
+    ``runs`` maps a runner name to a ``ProcessWatch.summary()`` (plus ``label``); ``rows`` is the
+    number of input rows each run processed. Introduced in c2x_lab_scaling_out.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "runner": run.get("label", name),
+            "wall_s": run["wall_s"],
+            "rows_per_s": rows / run["wall_s"],
+            "caller_peak_mb": run["caller_peak_rss_mb"],
+            "workers_peak_mb": run["workers_peak_rss_mb"],
+            "servers_peak_mb": run["servers_peak_rss_mb"],
+            "worker_processes": len([w for w in run["workers"].values() if w["cpu_s"] > 0]),
+            "caller_cpu_s": run["caller_cpu_s"],
+            "workers_cpu_s": run["workers_cpu_s"],
+        }
+        for name, run in runs.items()
+    )
+    table.index = list(runs)
+    return table.round({"wall_s": 1, "rows_per_s": 0, "caller_cpu_s": 1, "workers_cpu_s": 1})
+
+
+def plot_runners(table: pd.DataFrame, timings: dict[str, dict[str, float]] | None = None) -> Figure:
+    """Plot wall time (split by component when ``timings`` are given) and peak memory per runner.
+
+    Introduced in c2x_lab_scaling_out.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    y = np.arange(len(table))[::-1]
+    timings = timings or {name: {"wall": wall} for name, wall in table["wall_s"].items()}
+    parts = list(dict.fromkeys(part for name in table.index for part in timings.get(name, {})))
+    left = np.zeros(len(table))
+    for part in parts:
+        seconds = np.array([timings.get(name, {}).get(part, 0.0) for name in table.index])
+        time_ax.barh(y, seconds, left=left, label=part)
+        left += seconds
+    for yi, (total, rate) in zip(y, zip(left, table["rows_per_s"], strict=True), strict=True):
+        time_ax.text(total, yi, f" {total:.0f} s, {rate:,.0f} rows/s", va="center", fontsize=8)
+    time_ax.set_yticks(y, table["runner"])
+    time_ax.set_xlabel("wall time (s)")
+    time_ax.set_xlim(0, left.max() * 1.45)
+    time_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
+    left = np.zeros(len(table))
+    for column, label in (
+        ("caller_peak_mb", "caller (this kernel)"),
+        ("servers_peak_mb", "job service + pool"),
+        ("workers_peak_mb", "worker processes (sum)"),
+    ):
+        megabytes = table[column].fillna(0).to_numpy(float)
+        memory_ax.barh(y, megabytes, left=left, label=label)
+        left += megabytes
+    memory_ax.set_yticks(y, [""] * len(table))
+    memory_ax.set_xlabel("peak resident memory (MB, sampled)")
+    memory_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
+    time_ax.set_title("Time", loc="left")
+    memory_ax.set_title("Memory", loc="left")
+    return fig
 
 
 def serve(kind: str, port_file: str | Path, host: str = "localhost") -> None:
