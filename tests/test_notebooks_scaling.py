@@ -41,7 +41,6 @@ def _example_files(run: dict, split: str) -> list[Path]:
 
 
 def test_the_run_names_its_lab_mode_data_and_machine(scaling_lab):
-    assert scaling_lab["lab"] == LAB and scaling_lab["quick"] is True
     assert scaling_lab["data_source"] in {"official", "mirror", "mirror-subset"}
     assert scaling_lab["quick_changes"], "quick mode must say what it changed"
     assert set(scaling_lab["runners"]) == set(RUNNERS)

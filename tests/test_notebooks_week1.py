@@ -65,7 +65,6 @@ def test_diabetes_schema_facts(diabetes):
     assert schema["strings_without_domain"] == ["diag_1", "diag_2", "diag_3"]
     assert {"race", "weight", "payer_code", "medical_specialty"} <= set(schema["optional"])
     assert "glimepiride-pioglitazone" in schema["single_valued_in_train"]
-    assert schema["optional_have_missing_train_values"] is True
 
 
 def test_diabetes_anomalies_clear_stage_by_stage(diabetes):
@@ -193,3 +192,12 @@ def test_diabetes_comparator_distances_are_the_largest_share_changes(diabetes):
         largest = float((shares.iloc[:, 0] - shares.iloc[:, 1]).abs().max())
         assert m["value"] == pytest.approx(largest, abs=1e-6), (m["feature"], m["comparator"])
         assert m["exceeded"] == (largest > m["threshold"])
+
+
+def test_diabetes_optional_features_are_the_ones_missing_in_train(diabetes):
+    from labs_utils import datasets
+
+    df = datasets.load_diabetes()
+    train = df.iloc[: int(0.7 * len(df))].drop(columns=["encounter_id", "patient_nbr"])
+    # TFDV marks a feature optional (min_fraction < 1) exactly when some training rows lack it
+    assert diabetes["schema"]["optional"] == sorted(c for c in train.columns if train[c].isna().any())
