@@ -105,3 +105,26 @@ def read_example_rows(files: list[Path]) -> list[dict[str, Any]]:
             row[name] = values[0] if len(values) == 1 else values
         rows.append(row)
     return rows
+
+
+def learner_notebook(solved: Path, path: Path, answers: dict[int, str | None]) -> Path:
+    """Write `solved` to `path` with some exercises' answers replaced: code, or None for the blank stub."""
+    import re
+
+    import nbformat
+
+    from labs_utils import exercises
+
+    nb = nbformat.read(str(solved), as_version=4)
+    marked = rf"^( *){re.escape(exercises.BEGIN)}\n.*?^ *{re.escape(exercises.END)}$"
+    for cell in nb.cells:
+        number = exercises.exercise_number(cell)
+        if number not in answers:
+            continue
+        code = answers[number] if answers[number] is not None else exercises.STUB
+        match = re.search(marked, cell.source, re.S | re.M)
+        indented = "\n".join(match.group(1) + line for line in code.splitlines())
+        cell.source = cell.source.replace(match.group(0), indented)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path

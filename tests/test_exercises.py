@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import NOTEBOOKS_DIR, REPO_ROOT, passed_results
+from helpers import NOTEBOOKS_DIR, REPO_ROOT, learner_notebook, passed_results
 
 from labs_utils import checks, cli, exercises, kernel
 from labs_utils.checks import diabetes
@@ -238,40 +236,33 @@ def test_grade_refuses_unknown_assignments_and_missing_files(tmp_path):
 # --- the grader on real runs ----------------------------------------------------------------
 
 
-def _learner_notebook(path: Path, answers: dict[int, str | None]) -> Path:
-    """Write the solved notebook with some answers replaced: code, or None for the blank stub."""
-    nb = nbformat.read(str(SOLVED), as_version=4)
-    for cell in nb.cells:
-        number = exercises.exercise_number(cell)
-        if number not in answers:
-            continue
-        code = answers[number] if answers[number] is not None else exercises.STUB
-        match = re.search(
-            rf"^( *){re.escape(exercises.BEGIN)}\n.*?^ *{re.escape(exercises.END)}$", cell.source, re.S | re.M
-        )
-        indent = match.group(1)
-        cell.source = cell.source.replace(
-            match.group(0), "\n".join(indent + line for line in code.splitlines())
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
+# (assignment, exercises): every assignment's solved notebook and blank copy, graded
+GRADED = [
+    (DIABETES, 12),
+    ("c2w2_assignment_transform_traffic", 10),
+    ("c2w3_assignment_pipeline_covertype", 12),
+]
 
 
 @pytest.mark.notebook
-def test_the_solved_notebook_scores_full_marks(lab_run):
-    result = lab_run(DIABETES)
-    passed_results(result)
-    verdicts = exercises.grade_executed(result.notebook, diabetes.ASSIGNMENT)
-    assert [v.status for v in verdicts] == [checks.PASSED] * 12
-    assert sum(v.earned for v in verdicts) == diabetes.ASSIGNMENT.total_points == 12
+@pytest.mark.parametrize(("name", "count"), GRADED)
+def test_the_solved_notebook_scores_full_marks(lab_run, name, count):
+    result = lab_run(name)
+    results = passed_results(result)
+    assignment = checks.assignment(name)
+    verdicts = exercises.grade_executed(result.notebook, assignment)
+    assert [v.status for v in verdicts] == [checks.PASSED] * count
+    assert sum(v.earned for v in verdicts) == assignment.total_points == count
+    assert results["exercises"] == {str(n): checks.PASSED for n in range(1, count + 1)}
 
 
 @pytest.mark.notebook
-def test_the_blank_copy_scores_zero_with_every_exercise_not_done(tmp_path):
-    result = exercises.grade(EXERCISES_DIR / SOLVED.name, output_dir=tmp_path)
+@pytest.mark.parametrize(("name", "count"), GRADED)
+def test_the_blank_copy_scores_zero_with_every_exercise_not_done(tmp_path, name, count):
+    result = exercises.grade(EXERCISES_DIR / f"{name}.ipynb", output_dir=tmp_path)
     assert result.notebook is not None and result.run_status == "failed"  # it ran to the end, errors and all
-    assert [v.status for v in result.verdicts] == [checks.NOT_DONE] * 12
+    assert [v.status for v in result.verdicts] == [checks.NOT_DONE] * count
+    assert all("not done yet" in v.message for v in result.verdicts)
     assert result.score == 0 and not result.full_marks
 
 
@@ -300,7 +291,7 @@ SEEDED_MESSAGES = {
 
 @pytest.mark.notebook
 def test_seeded_mistakes_get_their_specific_message(tmp_path):
-    path = _learner_notebook(tmp_path / "in" / SOLVED.name, SEEDED)
+    path = learner_notebook(SOLVED, tmp_path / "in" / SOLVED.name, SEEDED)
     result = exercises.grade(path, output_dir=tmp_path / "out")
     by_number = {v.exercise: v for v in result.verdicts}
     for number, fragment in SEEDED_MESSAGES.items():
@@ -312,7 +303,7 @@ def test_seeded_mistakes_get_their_specific_message(tmp_path):
 
 @pytest.mark.notebook
 def test_a_blank_exercise_blocks_only_the_exercises_that_need_it(tmp_path):
-    path = _learner_notebook(tmp_path / "in" / SOLVED.name, {4: None})
+    path = learner_notebook(SOLVED, tmp_path / "in" / SOLVED.name, {4: None})
     result = exercises.grade(path, output_dir=tmp_path / "out")
     statuses = {v.exercise: v.status for v in result.verdicts}
     assert statuses[4] == checks.NOT_DONE

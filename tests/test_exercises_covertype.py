@@ -9,14 +9,12 @@ seeded mistakes.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pandas as pd
 import pytest
-from helpers import NOTEBOOKS_DIR, REPO_ROOT, passed_results
+from helpers import NOTEBOOKS_DIR, REPO_ROOT, learner_notebook
 
 from labs_utils import checks, exercises, metadata
 from labs_utils.checks import covertype
@@ -266,43 +264,6 @@ def test_artifact_type_mistakes_get_their_message(lineage, query, status, fragme
 # --- the grader on real runs ----------------------------------------------------------------
 
 
-def _learner_notebook(path: Path, answers: dict[int, str | None]) -> Path:
-    """Write the solved notebook with some answers replaced: code, or None for the blank stub."""
-    nb = nbformat.read(str(SOLVED), as_version=4)
-    for cell in nb.cells:
-        number = exercises.exercise_number(cell)
-        if number not in answers:
-            continue
-        code = answers[number] if answers[number] is not None else exercises.STUB
-        pattern = rf"^( *){re.escape(exercises.BEGIN)}\n.*?^ *{re.escape(exercises.END)}$"
-        match = re.search(pattern, cell.source, re.S | re.M)
-        indent = match.group(1)
-        replaced = "\n".join(indent + line for line in code.splitlines())
-        cell.source = cell.source.replace(match.group(0), replaced)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
-@pytest.mark.notebook
-def test_the_solved_notebook_scores_full_marks(lab_run):
-    result = lab_run(COVERTYPE)
-    results = passed_results(result)
-    verdicts = exercises.grade_executed(result.notebook, covertype.ASSIGNMENT)
-    assert [v.status for v in verdicts] == [checks.PASSED] * 12
-    assert sum(v.earned for v in verdicts) == covertype.ASSIGNMENT.total_points == 12
-    assert results["exercises"] == {str(n): checks.PASSED for n in NUMBERS}
-
-
-@pytest.mark.notebook
-def test_the_blank_copy_scores_zero_with_every_exercise_not_done(tmp_path):
-    result = exercises.grade(LEARNER_COPY, output_dir=tmp_path)
-    assert result.notebook is not None and result.run_status == "failed"  # it ran to the end, errors and all
-    assert [v.status for v in result.verdicts] == [checks.NOT_DONE] * 12
-    assert all("not done yet" in v.message for v in result.verdicts)
-    assert result.score == 0 and not result.full_marks
-
-
 CURATION = "\n".join(
     f'tfdv.set_domain(schema, "{f}", schema_pb2.IntDomain(name="{f}", min={lo}, max={hi}'
     + (", is_categorical=True))" if f == covertype.LABEL else "))")
@@ -337,7 +298,7 @@ SEEDED_MESSAGES = {
 
 @pytest.mark.notebook
 def test_seeded_mistakes_get_their_specific_message(tmp_path):
-    path = _learner_notebook(tmp_path / "in" / SOLVED.name, SEEDED)
+    path = learner_notebook(SOLVED, tmp_path / "in" / SOLVED.name, SEEDED)
     result = exercises.grade(path, output_dir=tmp_path / "out")
     by_number = {v.exercise: v for v in result.verdicts}
     for number, fragment in SEEDED_MESSAGES.items():

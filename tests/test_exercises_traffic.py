@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import NOTEBOOKS_DIR, REPO_ROOT, passed_results
+from helpers import NOTEBOOKS_DIR, REPO_ROOT, learner_notebook
 
 from labs_utils import checks, exercises
 from labs_utils.checks import traffic
@@ -98,41 +98,6 @@ def test_a_module_file_that_does_not_parse_fails_the_written_helpers_with_the_er
 # --- the grader on real runs ----------------------------------------------------------------
 
 
-def _learner_notebook(path: Path, answers: dict[int, str | None]) -> Path:
-    """Write the solved notebook with some answers replaced: code, or None for the blank stub."""
-    nb = nbformat.read(str(SOLVED), as_version=4)
-    for cell in nb.cells:
-        number = exercises.exercise_number(cell)
-        if number not in answers:
-            continue
-        code = answers[number] if answers[number] is not None else exercises.STUB
-        pattern = rf"^( *){re.escape(exercises.BEGIN)}\n.*?^ *{re.escape(exercises.END)}$"
-        match = re.search(pattern, cell.source, re.S | re.M)
-        indented = "\n".join(match.group(1) + line for line in code.splitlines())
-        cell.source = cell.source.replace(match.group(0), indented)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
-@pytest.mark.notebook
-def test_the_solved_notebook_scores_full_marks(lab_run):
-    result = lab_run(TRAFFIC)
-    results = passed_results(result)
-    verdicts = exercises.grade_executed(result.notebook, traffic.ASSIGNMENT)
-    assert [v.status for v in verdicts] == [checks.PASSED] * 10
-    assert sum(v.earned for v in verdicts) == traffic.ASSIGNMENT.total_points == 10
-    assert results["exercises"] == {str(n): checks.PASSED for n in NUMBERS}
-
-
-@pytest.mark.notebook
-def test_the_blank_copy_scores_zero_with_every_exercise_not_done(tmp_path):
-    result = exercises.grade(LEARNER_COPY, output_dir=tmp_path)
-    assert result.notebook is not None and result.run_status == "failed"  # it ran to the end, errors and all
-    assert [v.status for v in result.verdicts] == [checks.NOT_DONE] * 10
-    assert result.score == 0 and not result.full_marks
-
-
 SEEDED = {
     3: "schema_gen = pipeline.SchemaGen(statistics, exclude_splits=['eval'])\ncontext.run(schema_gen)",
     5: "outputs[_transformed_name(key)] = tft.scale_to_0_1(inputs[key])",
@@ -154,7 +119,7 @@ SEEDED_MESSAGES = {
 
 @pytest.mark.notebook
 def test_seeded_mistakes_get_their_specific_message(tmp_path):
-    path = _learner_notebook(tmp_path / "in" / SOLVED.name, SEEDED)
+    path = learner_notebook(SOLVED, tmp_path / "in" / SOLVED.name, SEEDED)
     result = exercises.grade(path, output_dir=tmp_path / "out")
     by_number = {v.exercise: v for v in result.verdicts}
     for number, fragment in SEEDED_MESSAGES.items():
