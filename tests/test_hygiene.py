@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -59,6 +60,40 @@ def test_notebooks_exist():
 def test_notebook_is_clean(path):
     problems = hygiene.check_notebook_hygiene(path)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_puts_the_lesson_first_and_the_checks_last(path):
+    problems = hygiene.lesson_problems(path)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_crowded_lesson_section_and_a_missing_check_section_are_named(tmp_path):
+    def cell(kind: str, text: str) -> dict:
+        return {
+            "cell_type": kind,
+            "metadata": {},
+            "source": text,
+            **({"outputs": []} if kind == "code" else {}),
+        }
+
+    crowded = tmp_path / "crowded.ipynb"
+    cells = [
+        cell("markdown", "# Lab\n## Load"),
+        cell("code", "assert a\nassert b"),
+        cell("code", "  assert c"),
+    ]
+    crowded.write_text(
+        json.dumps({"cells": [*cells, cell("markdown", "## Check this run"), cell("code", "assert d")]})
+    )
+    assert hygiene.lesson_problems(crowded) == [
+        "crowded.ipynb: section 'Load' has 3 asserts; keep at most 2 that state the lesson and move the rest "
+        "to the 'Check this run' section or into the tests"
+    ]
+    (tmp_path / "no_checks.ipynb").write_text(json.dumps({"cells": cells[:2]}))
+    assert hygiene.lesson_problems(tmp_path / "no_checks.ipynb") == [
+        "no_checks.ipynb: no 'Check this run' section; end the lesson with one that writes results.json"
+    ]
 
 
 def test_notebooks_follow_the_naming_scheme():

@@ -15,7 +15,8 @@ from labs_utils import kernel
 
 __all__ = [
     "KERNEL_NAME", "PARAMETER_NAMES", "REQUIRED_PARAMETERS", "cell_source", "check_notebook_hygiene",
-    "declared_parameters", "first_line", "notebook_paths", "notebook_title", "strip_outputs", "strip_text",
+    "declared_parameters", "first_line", "lesson_problems", "notebook_paths", "notebook_title",
+    "strip_outputs", "strip_text",
 ]  # fmt: skip
 
 KERNEL_NAME = kernel.KERNEL_NAME
@@ -30,6 +31,10 @@ DROP_NOTEBOOK_METADATA = {"papermill", "widgets", "execution"}
 # Tags papermill puts on the cells it adds to an executed notebook.
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 STRIP_HINT = "run `labs strip {path}`"
+# The lesson comes first, with at most this many asserts per section; the other checks go to the
+# closing section named CHECK_SECTION (see DESIGN.md, notebook conventions).
+LESSON_ASSERTS = 2
+CHECK_SECTION = "Check this run"
 
 
 def notebook_title(path: Path) -> str:
@@ -130,6 +135,32 @@ def check_notebook_hygiene(path: str | Path) -> list[str]:
         )
     own_cells = [c for c in nb.cells if not PAPERMILL_TAGS & set(_tags(c))]
     return problems + _title_problems(path, own_cells) + _parameter_problems(path, own_cells)
+
+
+def lesson_problems(path: str | Path, limit: int = LESSON_ASSERTS) -> list[str]:
+    """Return the lesson-first rule's problems: no check section, or a section crowded with asserts."""
+    path = Path(path)
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    section, counts, in_checks = "(before the first heading)", {}, False
+    for cell in cells:
+        text = cell_source(cell)
+        if cell["cell_type"] == "markdown":
+            headings = re.findall(r"^#+\s+(.+?)\s*$", text, re.MULTILINE)
+            section = headings[-1] if headings else section
+            in_checks = in_checks or any(h.lower().startswith(CHECK_SECTION.lower()) for h in headings)
+        elif cell["cell_type"] == "code" and not in_checks:
+            counts[section] = counts.get(section, 0) + len(re.findall(r"^\s*assert\b", text, re.MULTILINE))
+    problems = [
+        f"{path.name}: section {name!r} has {n} asserts; keep at most {limit} that state the lesson and move "
+        f"the rest to the {CHECK_SECTION!r} section or into the tests"
+        for name, n in counts.items()
+        if n > limit
+    ]
+    if not in_checks:
+        problems.append(
+            f"{path.name}: no {CHECK_SECTION!r} section; end the lesson with one that writes results.json"
+        )
+    return problems
 
 
 def _title_problems(path: Path, cells: list[dict[str, Any]]) -> list[str]:
